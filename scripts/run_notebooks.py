@@ -1,0 +1,73 @@
+#!/usr/bin/env python
+"""Execute every notebook of `nbs/` headless, in order, and write the executed copies.
+
+For each `nbs/NN_name.ipynb` this writes `OUT/NN_name.ipynb` (with outputs) and `OUT/NN_name.html`
+(pictures embedded; open it in any browser). Cells whose first line is an nbdev test flag
+(`#| cuda`, `#| slow`) are shown but not run unless the flag is passed with --flags, as nbdev_test does.
+"""
+import argparse, sys, time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+from tqdm.auto import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+FLAGS = ('cuda', 'slow')
+
+
+def cell_flag(cell):
+    "The nbdev test flag a code cell carries on its first line, if any."
+    first = cell.source.lstrip().split('\n', 1)[0].replace(' ', '')
+    return next((f for f in FLAGS if first == f'#|{f}'), None)
+
+
+def execute(nb_path, out_dir, flags, timeout):
+    nb = nbformat.read(nb_path, as_version=4)
+    skipped = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == 'code' and (f := cell_flag(cell)) and f not in flags:
+            note = f'# not run here: this cell needs the `{f}` flag (make notebooks FLAGS="{f}")\n'
+            nb.cells[i] = nbformat.v4.new_raw_cell(note + cell.source)
+            skipped.append(i)
+    client = NotebookClient(nb, timeout=timeout, kernel_name='python3',
+                            resources={'metadata': {'path': str(nb_path.parent)}})
+    client.execute()
+    out_ipynb = out_dir / nb_path.name
+    nbformat.write(nb, out_ipynb)
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    (out_dir / nb_path.with_suffix('.html').name).write_text(html, encoding='utf-8')
+    return len(skipped)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--out', default='build/notebooks', help='folder for the executed copies')
+    ap.add_argument('--flags', default='', help='test flags whose cells should run too, e.g. "cuda slow"')
+    ap.add_argument('--timeout', type=int, default=1800, help='seconds allowed per cell')
+    ap.add_argument('notebooks', nargs='*', help='notebooks to run (default: all of nbs/, in order)')
+    args = ap.parse_args()
+    out_dir = (ROOT / args.out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nbs = [Path(p).resolve() for p in args.notebooks] or sorted(
+        p for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+    flags = set(args.flags.split())
+    failed = []
+    for nb in tqdm(nbs, desc='notebooks', unit='nb'):
+        t0 = time.time()
+        try:
+            n_skipped = execute(nb, out_dir, flags, args.timeout)
+        except Exception as e:  # report the notebook that broke, run the others, fail at the end
+            failed.append(nb.name)
+            tqdm.write(f'FAILED {nb.name}: {type(e).__name__}: {str(e)[-2000:]}')
+            continue
+        tqdm.write(f'ran {nb.name} in {time.time() - t0:.1f} s' + (f' ({n_skipped} flagged cells not run)' if n_skipped else ''))
+    print(f'\nExecuted copies with their pictures: {out_dir}/*.html (open in a browser) and *.ipynb')
+    print(f'To work with the notebooks interactively:  .venv/bin/jupyter lab nbs/   (or: make lab)')
+    if failed:
+        sys.exit(f'{len(failed)} notebook(s) failed: {", ".join(failed)}')
+
+
+if __name__ == '__main__':
+    main()
