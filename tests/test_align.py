@@ -1,0 +1,85 @@
+"""Face detection and alignment as a user meets it: both backends, bad files, no face, several faces."""
+import numpy as np
+import pytest
+import skimage.data
+import torch
+from matplotlib import cbook
+
+from hififace.align import (NoFaceError, TEMPLATE_256, align_face, as_rgb_uint8, detect_and_align, get_detector)
+
+
+@pytest.fixture(scope='module')
+def dlib_det(): return get_detector('dlib')
+
+
+@pytest.fixture(scope='module')
+def photos():
+    return as_rgb_uint8(cbook.get_sample_data('grace_hopper.jpg')), skimage.data.astronaut()
+
+
+def test_face_alignment_backend_offline(tmp_path, monkeypatch, photos):
+    "The face-alignment integration, with random networks saved where the package looks for its downloads."
+    from face_alignment.detection.sfd.net_s3fd import s3fd
+    from face_alignment.models import FAN
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    ckpt = tmp_path / 'hub' / 'checkpoints'; ckpt.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(FAN(4).state_dict(), ckpt / '2DFAN4-11f355bf06.pth.tar')
+    torch.save(s3fd().state_dict(), tmp_path / 's3fd.pth')
+    det = get_detector('face_alignment', face_detector_kwargs={'path_to_detector': str(tmp_path / 's3fd.pth')})
+    img = photos[0]
+    box = np.array([180., 139., 366., 325.])
+    faces = det(img, boxes=[box])                         # skip detection: random S3FD finds nothing meaningful
+    assert len(faces) == 1
+    lm = faces[0].landmarks
+    assert lm.shape == (68, 2) and np.isfinite(lm).all()
+    pad = box[2] - box[0]                                  # FAN reads a crop about twice the box around it
+    assert (lm >= box[:2] - pad).all() and (lm <= box[2:] + pad).all()
+    al = align_face(img, faces[0])
+    assert al.image.shape == (3, 256, 256)
+
+
+def test_unreadable_images_say_what_is_wrong(tmp_path):
+    with pytest.raises(ValueError, match='cannot read an image'): as_rgb_uint8(tmp_path / 'missing.jpg')
+    (tmp_path / 'notes.jpg').write_text('not a picture')
+    with pytest.raises(ValueError, match='cannot read an image'): as_rgb_uint8(tmp_path / 'notes.jpg')
+    with pytest.raises(ValueError, match=r'\(H, W, 3\)'): as_rgb_uint8(np.zeros((4, 4, 5)))
+
+
+def test_grey_and_float_images_are_converted():
+    grey = as_rgb_uint8(np.full((8, 8), 0.5))
+    assert grey.shape == (8, 8, 3) and grey.dtype == np.uint8 and grey[0, 0, 0] == 128
+
+
+def test_no_face(dlib_det):
+    with pytest.raises(NoFaceError, match='no face found by the dlib detector'):
+        detect_and_align(np.full((240, 320, 3), 90, np.uint8), dlib_det)
+
+
+def test_several_faces_largest_first(dlib_det, photos):
+    hopper, astro = photos
+    small = hopper[::2, ::2]                                 # a smaller second face
+    canvas = np.zeros((600, 512 + small.shape[1], 3), np.uint8)
+    canvas[:512, :512] = astro; canvas[:small.shape[0], 512:] = small
+    faces = dlib_det(canvas)
+    assert len(faces) >= 2
+    areas = [f.area for f in faces]
+    assert areas == sorted(areas, reverse=True)
+    largest = detect_and_align(canvas, dlib_det)
+    second = detect_and_align(canvas, dlib_det, which=1)
+    assert largest.face.box[0] < 512 <= second.face.box[0] or areas[1] != areas[0]
+    with pytest.raises(ValueError, match='index below'): detect_and_align(canvas, dlib_det, which=len(faces))
+
+
+def test_alignment_inverse_round_trip(dlib_det, photos):
+    al = detect_and_align(photos[0], dlib_det)
+    pts = TEMPLATE_256
+    back = pts @ al.M_inv[:, :2].T + al.M_inv[:, 2]
+    again = back @ al.M[:, :2].T + al.M[:, 2]
+    np.testing.assert_allclose(again, pts, atol=1e-9)
+    np.testing.assert_allclose(al.landmarks, al.face.landmarks @ al.M[:, :2].T + al.M[:, 2])
+
+
+def test_512_crops(dlib_det, photos):
+    al = detect_and_align(photos[1], dlib_det, size=512)
+    assert al.image.shape == (3, 512, 512)
