@@ -4,7 +4,7 @@
 
 Offline stand-ins as in the tests: random frozen networks (no pretrained files), LPIPS with a random VGG.
 """
-import argparse, resource, statistics, tempfile, time
+import argparse, resource, statistics, tempfile
 from pathlib import Path
 
 import torch

@@ -173,7 +173,6 @@ class DlibDetector:
 
     def __call__(self, image) -> list[DetectedFace]:
         "All faces, largest first."
-        import dlib
         img = as_rgb_uint8(image)
         rects, scores, _ = self.detector.run(img, self.upsample, self.min_score)
         faces = []

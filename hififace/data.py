@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_data.ipynb #aa22ce9f
 from __future__ import annotations
-import json, os, random, sys, warnings
+import json, random, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 

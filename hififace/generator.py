@@ -4,7 +4,6 @@
 
 # %% ../nbs/03_generator.ipynb #32f75cfd
 from __future__ import annotations
-import math
 from dataclasses import dataclass
 from typing import NamedTuple
 

@@ -5,7 +5,7 @@
 # %% ../nbs/05_losses.ipynb #3ce3484c
 from __future__ import annotations
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06b_train.ipynb #1cfd1a44
 from __future__ import annotations
-import csv, json, math, os, random, signal, sys, time, tomllib
+import csv, json, os, random, signal, time, tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -96,12 +96,12 @@ class TrainConfig:
         return cfg
 
 # %% ../nbs/06b_train.ipynb #54023576
-def _flat_state(prefix: str, obj, tensors: dict, meta):
+def _flat_state(prefix: str, obj, tensors: dict):
     "Split a nested state (dicts, lists, tensors, numbers) into safetensors-able tensors and a JSON skeleton."
     if isinstance(obj, Tensor):
         tensors[prefix] = obj.detach().cpu().contiguous(); return {'__tensor__': prefix}
-    if isinstance(obj, dict): return {'__dict__': [[_flat_state(f'{prefix}/{i}', k, tensors, meta), _flat_state(f'{prefix}/{i}v', v, tensors, meta)] for i, (k, v) in enumerate(obj.items())]}
-    if isinstance(obj, (list, tuple)): return {'__list__': [_flat_state(f'{prefix}/{i}', v, tensors, meta) for i, v in enumerate(obj)], 'tuple': isinstance(obj, tuple)}
+    if isinstance(obj, dict): return {'__dict__': [[_flat_state(f'{prefix}/{i}', k, tensors), _flat_state(f'{prefix}/{i}v', v, tensors)] for i, (k, v) in enumerate(obj.items())]}
+    if isinstance(obj, (list, tuple)): return {'__list__': [_flat_state(f'{prefix}/{i}', v, tensors) for i, v in enumerate(obj)], 'tuple': isinstance(obj, tuple)}
     if isinstance(obj, np.ndarray): return {'__ndarray__': obj.tolist(), 'dtype': str(obj.dtype)}
     if obj is None or isinstance(obj, (bool, int, float, str)): return obj
     raise TypeError(f'cannot store a {type(obj).__name__} in a checkpoint')
@@ -124,7 +124,7 @@ def save_checkpoint(path, # the .safetensors file to write (atomically: temporar
     "Everything needed to resume, in one safetensors file: tensors as tensors, the rest as JSON metadata."
     from safetensors.torch import save_file
     tensors = {}
-    skeleton = {k: _flat_state(k, v, tensors, None) for k, v in state.items()}
+    skeleton = {k: _flat_state(k, v, tensors) for k, v in state.items()}
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
     save_file(tensors, str(tmp), metadata={'hififace_state': json.dumps(skeleton)})

@@ -64,7 +64,7 @@ def main():
             continue
         tqdm.write(f'ran {nb.name} in {time.time() - t0:.1f} s' + (f' ({n_skipped} flagged cells not run)' if n_skipped else ''))
     print(f'\nExecuted copies with their pictures: {out_dir}/*.html (open in a browser) and *.ipynb')
-    print(f'To work with the notebooks interactively:  .venv/bin/jupyter lab nbs/   (or: make lab)')
+    print('To work with the notebooks interactively:  .venv/bin/jupyter lab nbs/   (or: make lab)')
     if failed:
         sys.exit(f'{len(failed)} notebook(s) failed: {", ".join(failed)}')
 

@@ -1,5 +1,5 @@
 """hififace-train as a user runs it: torchrun with 2 processes, SIGKILL and resume, SIGTERM, bad configs."""
-import csv, json, os, signal, subprocess, sys, time
+import csv, json, os, signal, subprocess, time
 from pathlib import Path
 
 import pytest
@@ -58,7 +58,6 @@ def test_sigkill_then_resume_follows_the_uninterrupted_run(tmp_path, data):
     ckpts = sorted((run / 'checkpoints').glob('step_*.safetensors'))
     last = int(ckpts[-1].stem.split('_')[1])
     assert killed_at - last <= 2, 'at most the steps since the last checkpoint are lost'
-    assert not list((run / 'checkpoints').glob('*.tmp')) or True   # a temporary file may remain: it is never read
     r = subprocess.run(train_cmd(data, run, '--resume'), env=env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert f'at step {last}' in r.stdout
