@@ -30,5 +30,8 @@ if __name__ == '__main__':
     print(f'{fm}  device={args.device} threads={torch.get_num_threads()} batch={args.batch}')
     print(f'landmarks                 {bench(lambda: fm.landmarks(c)):8.3f} ms (median)')
     print(f'landmarks + backward      {bench(lambda: fm.landmarks(cg).sum().backward()):8.3f} ms')
+    def landmarks_amp():  # under bf16 autocast: float32_geometry turns it off, so the same numbers, plus its cost
+        with torch.autocast(torch.device(args.device).type, dtype=torch.bfloat16): return fm.landmarks(c)
+    print(f'landmarks under bf16 AMP  {bench(landmarks_amp):8.3f} ms')
     print(f'full forward (mesh+light) {bench(lambda: fm(c), 10):8.3f} ms')
     print(f'render 4 faces at 224     {bench(lambda: fm.render(c[:4]), 5):8.3f} ms')

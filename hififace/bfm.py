@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_bfm.ipynb #8ffcc0b5
 from __future__ import annotations
-import math, os
+import functools, math, os
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,8 @@ from torch import Tensor
 __all__ = ['COEFF_SLICES', 'N_COEFFS', 'FUSED_SLICES', 'FUSED_DIMS', 'FRONT_MODEL_KEYS', 'EXTRA_MODEL_KEYS', 'BFM_HOWTO',
            'MINI_SCALE', 'MINI_MODE_NAMES', 'MINI_FACE_MODEL_FILE', 'BFM09_FILES', 'split_coeffs',
            'read_face_model_file', 'save_face_model_file', 'make_mini_face_model', 'mini_face_model_path',
-           'ParametricFaceModel', 'rotation_matrix', 'rasterize', 'render_mesh', 'studio_light', 'read_exp_pca',
-           'convert_bfm09', 'write_bfm09_sources', 'convert_bfm09_cli', 'fuse_coeffs']
+           'ParametricFaceModel', 'float32_geometry', 'rotation_matrix', 'rasterize', 'render_mesh', 'studio_light',
+           'read_exp_pca', 'convert_bfm09', 'write_bfm09_sources', 'convert_bfm09_cli', 'fuse_coeffs']
 
 # %% ../nbs/01_bfm.ipynb #dfd0e650
 COEFF_SLICES = dict(id=slice(0, 80), exp=slice(80, 144), tex=slice(144, 224),
@@ -459,8 +459,26 @@ class ParametricFaceModel(nn.Module):
 
     def extra_repr(self): return f"'{self.path.name}', N={self.n_vertices}, F={self.n_faces}, f={self.focal}, c={self.center}"
 
+# %% ../nbs/01_bfm.ipynb #63893a23
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def float32_geometry(fn):
+    "Decorator: run `fn` with autocast off and half-precision tensor arguments cast to float32 (float64 stays)."
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        ts = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+        device = ts[0].device.type if ts else 'cpu'
+        if not torch.is_autocast_enabled(device) and not any(t.dtype in _HALF for t in ts):
+            return fn(*args, **kwargs)                                # nothing to guard against
+        def up(a): return a.float() if isinstance(a, Tensor) and a.dtype in _HALF else a
+        with torch.autocast(device, enabled=False):
+            return fn(*map(up, args), **{k: up(v) for k, v in kwargs.items()})
+    return wrapper
+
 # %% ../nbs/01_bfm.ipynb #8d0f1081
 @patch
+@float32_geometry
 def compute_shape(self: ParametricFaceModel, id_coeff: Tensor, exp_coeff: Tensor) -> Tensor:
     "S = S_mean + B_id α + B_exp β, as (B, N, 3)."
     s = self.mean_shape + id_coeff @ self.id_base.T + exp_coeff @ self.exp_base.T
@@ -468,12 +486,14 @@ def compute_shape(self: ParametricFaceModel, id_coeff: Tensor, exp_coeff: Tensor
 
 
 @patch
+@float32_geometry
 def compute_texture(self: ParametricFaceModel, tex_coeff: Tensor) -> Tensor:
     "T = (T_mean + B_tex δ) / 255, as (B, N, 3) (not clipped, as upstream)."
     t = (self.mean_tex + tex_coeff @ self.tex_base.T) / 255.
     return t.view(len(t), -1, 3)
 
 # %% ../nbs/01_bfm.ipynb #1728536a
+@float32_geometry
 def rotation_matrix(angles: Tensor, # (B, 3) rotation angles x (pitch), y (yaw), z (roll) in radians
                    ) -> Tensor:     # R = Rz @ Ry @ Rx, (B, 3, 3); a row-vector point p maps to p @ R.T
     "Deep3DFaceRecon's rotation: x first, then y, then z, each a right-handed elementary rotation."
@@ -488,12 +508,14 @@ def rotation_matrix(angles: Tensor, # (B, 3) rotation angles x (pitch), y (yaw),
 
 # %% ../nbs/01_bfm.ipynb #70e7bbbe
 @patch
+@float32_geometry
 def transform(self: ParametricFaceModel, points: Tensor, angle: Tensor, trans: Tensor) -> Tensor:
     "Pose: p -> p @ R.T + t, for points (B, N, 3)."
     return points @ rotation_matrix(angle).transpose(1, 2) + trans[:, None]
 
 
 @patch
+@float32_geometry
 def project(self: ParametricFaceModel, points: Tensor, # (B, N, 3) posed points in model space
            ) -> Tensor:           # (B, N, 2) pixel coordinates (x right, y down) in the image_size image
     "Perspective camera at distance d on +z: u = f·x/(d−z) + c, v = f·y/(d−z) + c, then y = size − 1 − v."
@@ -504,6 +526,7 @@ def project(self: ParametricFaceModel, points: Tensor, # (B, N, 3) posed points 
 
 # %% ../nbs/01_bfm.ipynb #45432547
 @patch
+@float32_geometry
 def landmarks(self: ParametricFaceModel, coeffs: Tensor, # (B, 257) coefficients, or a (B, 150) paper-layout c_fuse
              ) -> Tensor:           # (B, 68, 2) pixel coordinates, x right, y down
     "The 68 projected keypoints; computed from the keypoint rows of the bases only (cheap)."
@@ -519,6 +542,7 @@ _SH_C = (1 / math.sqrt(4 * math.pi), math.sqrt(3.) / math.sqrt(4 * math.pi), 3 *
 
 
 @patch
+@float32_geometry
 def compute_normals(self: ParametricFaceModel, shape: Tensor) -> Tensor:
     "Unit vertex normals (B, N, 3): the sum of the unit normals of the faces around each vertex."
     v1, v2, v3 = (shape[:, self.faces[:, i]] for i in range(3))
@@ -528,6 +552,7 @@ def compute_normals(self: ParametricFaceModel, shape: Tensor) -> Tensor:
 
 
 @patch
+@float32_geometry
 def compute_color(self: ParametricFaceModel, texture: Tensor, normals: Tensor, gamma: Tensor) -> Tensor:
     "Lambertian colour under 2nd-order spherical-harmonics light: texture * (Y(n) @ gamma), (B, N, 3)."
     g = gamma.view(-1, 3, 9) + torch.tensor([self.init_lit] + [0.] * 8, device=gamma.device, dtype=gamma.dtype)
@@ -540,6 +565,7 @@ def compute_color(self: ParametricFaceModel, texture: Tensor, normals: Tensor, g
 
 # %% ../nbs/01_bfm.ipynb #d160cb94
 @patch
+@float32_geometry
 def forward(self: ParametricFaceModel, coeffs: Tensor) -> dict[str, Tensor]:
     "Everything a renderer needs: posed vertices, their pixels and depths, lit colours, landmarks."
     c = split_coeffs(coeffs)

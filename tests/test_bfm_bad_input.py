@@ -52,3 +52,24 @@ def test_double_precision_and_device_moves():
     lm64 = fm.double().landmarks(c.double())
     assert lm64.dtype == torch.float64
     torch.testing.assert_close(lm64.float(), lm32, atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize('amp', [torch.bfloat16, torch.float16])
+def test_autocast_and_half_coefficients_give_the_float32_geometry(amp):
+    "Under autocast, or fed half-precision coefficients, the 3DMM still computes in float32: equal results and gradients."
+    fm = ParametricFaceModel(mini_face_model_path())
+    c = torch.randn(8, 257) * 0.5
+    c32 = c.clone().requires_grad_()
+    lm32 = fm.landmarks(c32); lm32.square().mean().backward()
+    ca = c.clone().requires_grad_()
+    with torch.autocast('cpu', dtype=amp):
+        lm = fm.landmarks(ca)
+        full = fm(c[:2])
+    lm.float().square().mean().backward()
+    assert lm.dtype == torch.float32 and torch.equal(lm, lm32) and torch.equal(ca.grad, c32.grad)
+    for k, v in fm(c[:2]).items(): assert full[k].dtype == v.dtype and torch.equal(full[k], v), k
+    ch = c.to(amp).requires_grad_()
+    lmh = fm.landmarks(ch)
+    assert lmh.dtype == torch.float32 and torch.equal(lmh, fm.landmarks(ch.detach().float()))
+    lmh.sum().backward()
+    assert ch.grad.dtype == amp
