@@ -65,7 +65,7 @@ class LossWeights:
     adv: float = 1.
     r1: float = 1.
 
-
+# %% ../nbs/05_losses.ipynb #4ca67353
 def shape_loss(q_fuse: Tensor, # (B, 68, 2) landmarks of c_fuse
                q_r: Tensor,    # (B, 68, 2) landmarks of F_3d(I_r)
                q_low: Tensor,  # (B, 68, 2) landmarks of F_3d(I_low)
@@ -73,12 +73,15 @@ def shape_loss(q_fuse: Tensor, # (B, 68, 2) landmarks of c_fuse
     "L_shape = mean_n ‖q_fuse − q_r‖₁ + mean_n ‖q_fuse − q_low‖₁, in 224-pixel units."
     return (q_fuse - q_r).abs().sum(-1).mean() + (q_fuse - q_low).abs().sum(-1).mean()
 
-
-def id_loss(u_s: Tensor, u_r: Tensor, u_low: Tensor) -> Tensor:
+# %% ../nbs/05_losses.ipynb #4b3c26b4
+def id_loss(u_s: Tensor,   # (B, 512) F_id(I_s)
+            u_r: Tensor,   # (B, 512) F_id(I_r)
+            u_low: Tensor, # (B, 512) F_id(I_low upsampled)
+           ) -> Tensor:
     "L_id = (1 − cos(υ_s, υ_r)) + (1 − cos(υ_s, υ_low)), batch mean."
     return (1 - F.cosine_similarity(u_s, u_r)).mean() + (1 - F.cosine_similarity(u_s, u_low)).mean()
 
-
+# %% ../nbs/05_losses.ipynb #88949dad
 def seg_loss(M_tar: Tensor, # (B, 1, S, S) dilated face mask of the target
              M_low: Tensor, # (B, 1, 64, 64)
              M_r: Tensor,   # (B, 1, S, S)
@@ -87,7 +90,7 @@ def seg_loss(M_tar: Tensor, # (B, 1, S, S) dilated face mask of the target
     small = F.interpolate(M_tar, M_low.shape[-2:], mode='bilinear', align_corners=False, antialias=True)
     return (small - M_low).abs().mean() + (M_tar - M_r).abs().mean()
 
-
+# %% ../nbs/05_losses.ipynb #0f7c6c6f
 def same_pair_mean(per_image: Tensor, # (B,) a loss per pair
                    same: Tensor,      # (B,) bool: source and target show the same identity
                   ) -> Tensor:
@@ -95,38 +98,53 @@ def same_pair_mean(per_image: Tensor, # (B,) a loss per pair
     same = same.to(per_image.dtype)
     return (per_image * same).sum() / same.sum().clamp(min=1)
 
-
-def rec_loss(I_r: Tensor, I_low: Tensor, I_t: Tensor, same: Tensor) -> Tensor:
+# %% ../nbs/05_losses.ipynb #f58a6535
+def rec_loss(I_r: Tensor,   # (B, 3, S, S)
+             I_low: Tensor, # (B, 3, 64, 64)
+             I_t: Tensor,   # (B, 3, S, S)
+             same: Tensor,  # (B,) bool
+            ) -> Tensor:
     "L_rec = ‖I_r − I_t‖₁ + ‖I_low − R(I_t)‖₁, averaged over same-identity pairs."
     small = F.interpolate(I_t, I_low.shape[-2:], mode='bilinear', align_corners=False, antialias=True)
     per = (I_r - I_t).abs().flatten(1).mean(1) + (I_low - small).abs().flatten(1).mean(1)
     return same_pair_mean(per, same)
 
-
-def cyc_loss(I_t: Tensor, I_cyc: Tensor) -> Tensor:
+# %% ../nbs/05_losses.ipynb #9c6b3a21
+def cyc_loss(I_t: Tensor,   # (B, 3, S, S)
+             I_cyc: Tensor, # (B, 3, S, S) G(source = I_t, target = I_r)
+            ) -> Tensor:
     "L_cyc = ‖I_t − G(source = I_t, target = I_r)‖₁."
     return (I_t - I_cyc).abs().mean()
 
-
-def lpips_loss(lpips: LPIPS, I_r: Tensor, I_t: Tensor, same: Tensor) -> Tensor:
+# %% ../nbs/05_losses.ipynb #891e15d7
+def lpips_loss(lpips: LPIPS, # the frozen LPIPS network
+               I_r: Tensor,  # (B, 3, S, S)
+               I_t: Tensor,  # (B, 3, S, S)
+               same: Tensor, # (B,) bool
+              ) -> Tensor:
     "L_lpips on I_r vs I_t, averaged over same-identity pairs (never on I_low)."
     return same_pair_mean(lpips(I_r, I_t), same)
 
-# %% ../nbs/05_losses.ipynb #59ef876c
-def g_nonsaturating_loss(fake_logits: Tensor) -> Tensor:
+# %% ../nbs/05_losses.ipynb #1965511f
+def g_nonsaturating_loss(fake_logits: Tensor, # (B,) D(I_r)
+                        ) -> Tensor:
     "Generator's non-saturating loss: softplus(−D(I_r))."
     return F.softplus(-fake_logits).mean()
 
-
-def d_logistic_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+# %% ../nbs/05_losses.ipynb #d7712198
+def d_logistic_loss(real_logits: Tensor, # (B,) D(I_t)
+                    fake_logits: Tensor, # (B,) D(I_r)
+                   ) -> Tensor:
     "Discriminator's loss: softplus(−D(real)) + softplus(D(fake))."
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
-
-def d_r1_loss(real_logits: Tensor, real_images: Tensor) -> Tensor:
-    "R1 penalty on real images: ½ E‖∇ₓ D(x)‖² (StarGAN v2's convention, weight 1)."
+# %% ../nbs/05_losses.ipynb #8d3daab3
+def d_r1_loss(real_logits: Tensor, # (B,) D(x), computed from real_images
+              real_images: Tensor, # (B, 3, S, S) with requires_grad
+             ) -> Tensor:
+    "R1 penalty on real images: ½ E‖∇ₓ D(x)‖², squared and summed in float32 (StarGAN v2's convention, weight 1)."
     grad, = torch.autograd.grad(real_logits.sum(), real_images, create_graph=True)
-    return 0.5 * grad.pow(2).flatten(1).sum(1).mean()
+    return 0.5 * grad.float().pow(2).flatten(1).sum(1).mean()
 
 # %% ../nbs/05_losses.ipynb #918c6b14
 def unwrap(module: nn.Module) -> nn.Module:
@@ -178,11 +196,15 @@ class HifiFaceObjective(nn.Module):
         return total, t, out
 
     def discriminator_loss(self, D, real: Tensor, fake: Tensor):
-        "(total, terms): non-saturating loss on real targets and detached results, plus R1 on the reals."
-        real = real.detach().requires_grad_(self.w.r1 > 0)
-        r, f = D(real), D(fake.detach())
+        "(total, terms): non-saturating loss on real targets and detached results, plus R1 on the reals (in float32)."
+        r1 = self.w.r1 > 0
+        if r1:  # R1 differentiates D(real) w.r.t. real: under fp16 autocast that gradient underflows, so run in float32
+            real = real.detach().float().requires_grad_(True)
+            with torch.autocast(real.device.type, enabled=False): r = D(real)
+        else: r = D(real.detach())
+        f = D(fake.detach())                                         # under the caller's autocast, if any
         t = {'d_adv': d_logistic_loss(r, f)}
-        t['r1'] = d_r1_loss(r, real) if self.w.r1 > 0 else r.new_zeros(())
+        t['r1'] = d_r1_loss(r, real) if r1 else r.new_zeros(())
         total = self.w.adv * t['d_adv'] + self.w.r1 * t['r1']
         t['d_real'], t['d_fake'] = r.detach().mean(), f.detach().mean()
         return total, t
