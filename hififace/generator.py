@@ -15,8 +15,8 @@ from torch import Tensor
 from .bfm import FUSED_DIMS
 
 # %% auto #0
-__all__ = ['SFF_VARIANTS', 'HifiFaceConfig', 'AdaIN', 'ResBlock', 'Encoder', 'Decoder', 'GeneratorOutput', 'SFF', 'init_weights',
-           'Generator', 'blend_baseline']
+__all__ = ['SFF_VARIANTS', 'IMAGE_HEAD_GAIN', 'HifiFaceConfig', 'AdaIN', 'ResBlock', 'Encoder', 'Decoder', 'GeneratorOutput',
+           'SFF', 'init_weights', 'Generator', 'blend_baseline', 'shape_trace']
 
 # %% ../nbs/03_generator.ipynb #8fd67809
 @dataclass
@@ -45,7 +45,7 @@ SFF_VARIANTS = {  # feature-level fusion, image-level fusion
 
 # %% ../nbs/03_generator.ipynb #c8f5ab0f
 class AdaIN(nn.Module):
-    "AdaIN(x, v) = γ(v)·IN(x) + β(v), with γ = 1 + a linear map of v (so a fresh layer starts as plain IN)."
+    "AdaIN(x, v) = γ(v)·IN(x) + β(v), with γ = 1 + a linear map of v (`init_weights` zeroes the map: plain IN at first)."
     def __init__(self, ch: int, style_dim: int):
         super().__init__()
         self.norm = nn.InstanceNorm2d(ch, affine=False)
@@ -132,38 +132,50 @@ class SFF(nn.Module):
         self.mask_low = nn.Conv2d(c(4), 1, 3, 1, 1)                       # M_low = sigmoid(conv(z_dec))
         self.sigma = ResBlock(c(4), c(4))                                 # σ(z_enc)
         if self.feature_fusion == 'concat': self.concat = nn.Conv2d(c(8), c(4), 1)
-        self.adain = nn.ModuleList([ResBlock(c(4), c(4), None, d), ResBlock(c(4), c(4), None, d)])
-        self.to_low = nn.Conv2d(c(4), 3, 3, 1, 1)                         # I_low = conv(LReLU(·))
+        self.adain = nn.ModuleList([ResBlock(c(4), c(4), None, d), ResBlock(c(4), c(4), None, d)])  # z_fuse -> z_low
+        self.to_low = nn.Conv2d(c(4), 3, 3, 1, 1)                         # I_low = tanh(conv(LReLU(z_low)))
         ups = [4, 2, 1] + ([1] if cfg.size == 512 else [])                # F_up: 64 px -> S
         self.f_up = nn.ModuleList([ResBlock(c(a), c(b), 'up') for a, b in zip(ups, ups[1:])])
-        self.to_out = nn.Conv2d(c(1), 3, 3, 1, 1)                         # I_out = conv(LReLU(·))
-        self.to_mask = nn.Conv2d(c(1), 1, 3, 1, 1)                        # M_r = sigmoid(conv(LReLU(·)))
+        self.to_out = nn.Conv2d(c(1), 3, 3, 1, 1)                         # I_out = tanh(conv(LReLU(F_up(z_low))))
+        self.to_mask = nn.Conv2d(c(1), 1, 3, 1, 1)                        # M_r = sigmoid(conv(LReLU(F_up(z_low))))
 
-    def forward(self, z_enc: Tensor, z_dec: Tensor, v_sid: Tensor, I_t: Tensor,
-                M_low: Tensor | None = None, M_r: Tensor | None = None) -> GeneratorOutput:
+    def forward(self, z_enc: Tensor, # (B, 4c, 64, 64) encoder features of I_t
+                z_dec: Tensor,       # (B, 4c, 64, 64) decoder features, driven by v_sid
+                v_sid: Tensor,       # (B, cfg.sid_dim) shape-aware identity
+                I_t: Tensor,         # (B, 3, S, S) the target, for the image-level blend
+                M_low: Tensor | None = None, M_r: Tensor | None = None, # force a mask (ablations, diagnostics)
+               ) -> GeneratorOutput:
         if M_low is None: M_low = torch.sigmoid(self.mask_low(z_dec))    # (B, 1, 64, 64)
         if self.feature_fusion == 'mask': z_fuse = M_low * z_dec + (1 - M_low) * self.sigma(z_enc)
         elif self.feature_fusion == 'concat': z_fuse = self.concat(torch.cat([z_dec, self.sigma(z_enc)], 1))
         else: z_fuse = z_dec                                               # 'bare', 'blend': no feature-level fusion
-        for blk in self.adain: z_fuse = blk(z_fuse, v_sid)
-        I_low = torch.tanh(self.to_low(F.leaky_relu(z_fuse, 0.2)))
-        x = z_fuse
-        for blk in self.f_up: x = blk(x)
+        z_low = z_fuse                                                     # (B, 4c, 64, 64)
+        for blk in self.adain: z_low = blk(z_low, v_sid)                   # v_sid enters once more
+        I_low = torch.tanh(self.to_low(F.leaky_relu(z_low, 0.2)))          # (B, 3, 64, 64)
+        x = z_low
+        for blk in self.f_up: x = blk(x)                                   # F_up: (B, c, S, S)
         x = F.leaky_relu(x, 0.2)
-        I_out = torch.tanh(self.to_out(x))
+        I_out = torch.tanh(self.to_out(x))                                 # (B, 3, S, S)
         if M_r is None: M_r = torch.sigmoid(self.to_mask(x)) if self.image_fusion else torch.ones_like(I_out[:, :1])
-        I_r = M_r * I_out + (1 - M_r) * I_t
+        I_r = M_r * I_out + (1 - M_r) * I_t                                # (B, 3, S, S)
         return GeneratorOutput(I_r, I_low, M_r, M_low, I_out)
 
 # %% ../nbs/03_generator.ipynb #524be941
+IMAGE_HEAD_GAIN = 0.1  # He init × this for SFF's image heads (to_low, to_out): tanh starts in its linear range
+
+
 def init_weights(module: nn.Module):
-    "He initialisation for LReLU(0.2) convolutions and linear maps, zero biases; AdaIN maps start at zero (plain IN)."
+    "He init for LReLU(0.2) convs and linear maps, zero biases; AdaIN maps at zero; SFF's mask and image heads as above."
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.kaiming_normal_(m.weight, a=0.2, nonlinearity='leaky_relu')
             if m.bias is not None: nn.init.zeros_(m.bias)
-    for m in module.modules():
-        if isinstance(m, AdaIN): nn.init.zeros_(m.fc.weight); nn.init.zeros_(m.fc.bias)
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, AdaIN): m.fc.weight.zero_(); m.fc.bias.zero_()             # a fresh AdaIN is plain IN
+            if isinstance(m, SFF):
+                for head in (m.mask_low, m.to_mask): head.weight.zero_(); head.bias.zero_()  # M_low = M_r = sigmoid(0) = 0.5
+                for head in (m.to_low, m.to_out): head.weight.mul_(IMAGE_HEAD_GAIN)
 
 
 class Generator(nn.Module):
@@ -205,3 +217,25 @@ def blend_baseline(I_bare: Tensor, # (B, 3, S, S) output of a 'bare' generator
                   ) -> Tensor:
     "The paper's image-level baselines: paste the bare result into the target with a parsing mask."
     return mask * I_bare + (1 - mask) * I_t
+
+# %% ../nbs/03_generator.ipynb #40f65bbb
+def shape_trace(g: Generator,    # any generator; on the `meta` device the trace computes nothing
+                I_t: Tensor,     # (B, 3, S, S)
+                v_sid: Tensor,   # (B, cfg.sid_dim)
+               ) -> list[tuple[str, str, tuple]]: # (module, paper symbol or '', output shape), in the order they run
+    "The shape of every stage from I_t to I_r, recorded with forward hooks while `g` runs once."
+    enc, dec, sff = g.encoder, g.decoder, g.sff
+    def chain(prefix, blocks, symbol): return {f'{prefix}.{i}': symbol if i == len(blocks) - 1 else '' for i in range(len(blocks))}
+    stages = {'encoder.stem': '', **chain('encoder.to_z', enc.to_z, 'z_enc'),
+              **chain('encoder.to_bottleneck', enc.to_bottleneck, 'bottleneck'), **chain('decoder.blocks', dec.blocks, 'z_dec'),
+              'sff.mask_low': 'M_low', 'sff.sigma': 'σ(z_enc)', **chain('sff.adain', sff.adain, 'z_low'),
+              'sff.to_low': 'I_low', **chain('sff.f_up', sff.f_up, 'F_up(z_low)'), 'sff.to_out': 'I_out', 'sff.to_mask': 'M_r'}
+    trace = [('input', 'I_t', tuple(I_t.shape))]
+    def record(name, symbol): return lambda module, args, out: trace.append((name, symbol, tuple(out.shape)))
+    hooks = [g.get_submodule(name).register_forward_hook(record(name, symbol)) for name, symbol in stages.items()]
+    hooks.append(sff.adain[0].register_forward_pre_hook(lambda module, args: trace.append(('sff (blend)', 'z_fuse', tuple(args[0].shape)))))
+    try:
+        with torch.no_grad(): out = g(I_t, v_sid)
+    finally:
+        for h in hooks: h.remove()
+    return trace + [('output', 'I_r', tuple(out.I_r.shape))]
