@@ -4,6 +4,8 @@
 For each `nbs/NN_name.ipynb` this writes `OUT/NN_name.ipynb` (with outputs) and `OUT/NN_name.html`
 (pictures embedded; open it in any browser). Cells whose first line is an nbdev test flag
 (`#| cuda`, `#| slow`) are shown but not run unless the flag is passed with --flags, as nbdev_test does.
+In the HTML copies, as on nbdev's pages, `#| hide` cells are left out and `#| echo: false` cells show only
+their output.
 """
 import argparse, sys, time
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
 from tqdm.auto import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,6 +24,32 @@ def cell_flag(cell):
     "The nbdev test flag a code cell carries on its first line, if any."
     first = cell.source.lstrip().split('\n', 1)[0].replace(' ', '')
     return next((f for f in FLAGS if first == f'#|{f}'), None)
+
+
+def directives(cell) -> set[str]:
+    "The nbdev directives of a code cell's leading `#|` lines, e.g. {'hide', 'echo: false'}."
+    out = set()
+    for line in cell.source.lstrip().splitlines():
+        if not line.startswith('#|'): break
+        out.add(' '.join(line[2:].split()).lower())
+    return out
+
+
+def tag_for_html(nb):
+    "Tag `#| hide` cells for removal and `#| echo: false` cells for input removal (nbconvert's TagRemovePreprocessor)."
+    for cell in nb.cells:
+        if cell.cell_type != 'code': continue
+        d, tags = directives(cell), cell.metadata.setdefault('tags', [])
+        if 'hide' in d: tags.append('remove_cell')
+        elif 'echo: false' in d or 'echo:false' in d: tags.append('remove_input')
+
+
+def to_html(nb) -> str:
+    exporter = HTMLExporter()
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={'remove_cell'},
+                                                         remove_input_tags={'remove_input'}), enabled=True)
+    html, _ = exporter.from_notebook_node(nb)
+    return html
 
 
 def execute(nb_path, out_dir, flags, timeout):
@@ -36,7 +65,8 @@ def execute(nb_path, out_dir, flags, timeout):
     client.execute()
     out_ipynb = out_dir / nb_path.name
     nbformat.write(nb, out_ipynb)
-    html, _ = HTMLExporter().from_notebook_node(nb)
+    tag_for_html(nb)
+    html = to_html(nb)
     (out_dir / nb_path.with_suffix('.html').name).write_text(html, encoding='utf-8')
     return len(skipped)
 

@@ -31,3 +31,17 @@ def test_runner_fails_on_a_broken_notebook(tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / 'scripts/run_notebooks.py'), '--out', str(tmp_path / 'out'),
                         str(tmp_path / 'bad.ipynb')], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode != 0 and 'bad.ipynb' in r.stdout + r.stderr
+
+
+def test_html_hides_what_nbdev_hides(tmp_path):
+    _nb(tmp_path / 'h.ipynb', [
+        '#| hide\nsecret_setup = "HIDDEN_CELL_SOURCE"; print("HIDDEN_CELL_OUTPUT")',
+        '#| echo: false\nfigure_code = "ECHO_FALSE_SOURCE"; print("ECHO_FALSE_OUTPUT")',
+        'print("VISIBLE_OUTPUT")'])
+    r = subprocess.run([sys.executable, str(ROOT / 'scripts/run_notebooks.py'), '--out', str(tmp_path / 'out'),
+                        str(tmp_path / 'h.ipynb')], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    html = (tmp_path / 'out' / 'h.html').read_text()
+    assert 'HIDDEN_CELL_SOURCE' not in html and 'HIDDEN_CELL_OUTPUT' not in html      # #| hide: the whole cell
+    assert 'ECHO_FALSE_SOURCE' not in html and 'ECHO_FALSE_OUTPUT' in html            # echo: false: output only
+    assert 'VISIBLE_OUTPUT' in html
