@@ -17,7 +17,7 @@ from torch import Tensor
 __all__ = ['ARCFACE_112', 'LM3D_STD', 'CROP_SCALE', 'CROP_SHIFT', 'TEMPLATE_256', 'similarity_transform', 'pos_fit',
            'deep3d_matrix', 'template_256', 'crop_matrices', 'warp_affine', 'crop_224', 'crop_112', 'five_from_68',
            'NoFaceError', 'DetectedFace', 'as_rgb_uint8', 'DlibDetector', 'FaceAlignmentDetector', 'get_detector',
-           'AlignedFace', 'align_face', 'detect_and_align']
+           'AlignedFace', 'align_face', 'detect_and_align', 'landmark_face_mask']
 
 # %% ../nbs/02b_align.ipynb #b1b242d8
 # ArcFace's 112x112 template (insightface `arcface_src`): eye centres, nose tip, mouth corners; pixel centres at integers
@@ -225,7 +225,7 @@ def align_face(image, # photo: path, PIL image or (H, W, 3) array
                face: DetectedFace, # from a detector
                size: int = 256, # crop size (512 for Ours-512)
               ) -> AlignedFace:
-    "Warp the face onto the template: a similarity fit of its five points, then an antialiased bilinear warp."
+    "Warp the face onto the template: a similarity fit of its five points, then a bilinear warp (antialiased when shrinking over 2x)."
     img = as_rgb_uint8(image)
     M = similarity_transform(face.five, template_256(size))
     x = torch.tensor(img).permute(2, 0, 1)[None].float() / 255.
@@ -257,3 +257,46 @@ def detect_and_align(image, detector, # a detector from `get_detector`
     if not isinstance(which, int) or not -len(faces) <= which < len(faces):
         raise ValueError(f"which must be 'largest' or an index below {len(faces)} (faces found), got {which!r}")
     return align_face(img, faces[which], size)
+
+# %% ../nbs/02b_align.ipynb #b6224103
+def _convex_hull(p: np.ndarray) -> np.ndarray:
+    "Convex hull of 2D points (Andrew's monotone chain): vertices ordered so that the inside is where cross(edge, p - vertex) >= 0."
+    p = p[np.lexsort((p[:, 1], p[:, 0]))]
+    def cross(o, a, b): return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+    def half(pts):
+        h = []
+        for q in pts:
+            while len(h) >= 2 and cross(h[-2], h[-1], q) <= 0: h.pop()
+            h.append(q)
+        return h[:-1]
+    return np.array(half(p) + half(p[::-1]))
+
+
+def landmark_face_mask(landmarks, # (68, 2) or (B, 68, 2) iBUG-68 points in crop pixel coordinates (x right, y down), numpy or tensor
+                       size: int = 256, # the crop is size x size
+                       dilation: int = 5, # odd dilation kernel in pixels at 256 (scaled with size, as hififace-prepare's parsing mask)
+                       forehead: float = 0.2, # how far the brow line is extended upward, as a fraction of the brow-to-chin height
+                      ) -> Tensor: # (B, 1, size, size) float in {0, 1}
+    "M_tar from 68 landmarks: the filled convex hull of jaw line and brows, brows moved up over the forehead, then dilated."
+    lm = landmarks.detach().cpu().double().numpy() if isinstance(landmarks, Tensor) else np.asarray(landmarks, np.float64)
+    if lm.ndim == 2: lm = lm[None]
+    if lm.ndim != 3 or lm.shape[1:] != (68, 2):
+        raise ValueError(f'expected iBUG-68 landmarks of shape (68, 2) or (B, 68, 2), got {tuple(np.shape(landmarks))}; '
+                         f'pass `AlignedFace.landmarks` (crop pixels), not the five alignment points')
+    if not np.isfinite(lm).all(): raise ValueError('landmarks contain NaN or inf: expected finite crop pixel coordinates')
+    if dilation < 1 or dilation % 2 == 0: raise ValueError(f'dilation must be a positive odd number of pixels, got {dilation}')
+    if not 0 <= forehead <= 2: raise ValueError(f'forehead is a fraction of the brow-to-chin height (0 to 2), got {forehead}')
+    dil = max(1, round(dilation * size / 256)) | 1                      # as hififace-prepare scales the parsing mask
+    m = torch.zeros(len(lm), 1, size, size)
+    for b, pts in enumerate(lm):
+        up = pts[17:27].mean(0) - pts[8]                                # chin -> brow centre: "up" in the face, roll included
+        hull = torch.from_numpy(_convex_hull(np.concatenate([pts[:17], pts[17:27] + forehead * up])))  # (V, 2)
+        (x0, y0), (x1, y1) = np.clip(np.floor(hull.min(0).values.numpy()), 0, size), np.clip(np.ceil(hull.max(0).values.numpy()) + 1, 0, size)
+        x0, y0, x1, y1 = int(x0), int(y0), int(x1), int(y1)
+        if x1 <= x0 or y1 <= y0: continue                              # the hull lies outside the crop
+        y, x = torch.meshgrid(torch.arange(y0, y1, dtype=torch.float64), torch.arange(x0, x1, dtype=torch.float64), indexing='ij')
+        e = hull.roll(-1, 0) - hull                                     # (V, 2) edges
+        side = e[:, 0] * (y[..., None] - hull[:, 1]) - e[:, 1] * (x[..., None] - hull[:, 0])  # (h, w, V) pixel centres
+        m[b, 0, y0:y1, x0:x1] = (side >= 0).all(-1).float()
+    m = F.max_pool2d(m, dil, 1, dil // 2) if dil > 1 else m
+    return m.to(landmarks.device) if isinstance(landmarks, Tensor) else m

@@ -111,9 +111,10 @@ class IResNet(nn.Module):
         nn.init.ones_(self.features.weight); self.features.weight.requires_grad_(False)
         for m in self.modules():
             if isinstance(m, nn.Conv2d): nn.init.normal_(m.weight, 0, 0.1)
-            # upstream's zero_init_residual option: without it an untrained network in eval mode overflows
-            # (activations ~1e26); loaded weights replace all of this
-            if isinstance(m, IBasicBlock): nn.init.zeros_(m.bn3.weight)
+            # upstream's `zero_init_residual` option (off by default there), which zeroes each block's bn2 weight:
+            # the residual branches start at exactly 0. Without it an untrained IResNet-50 in eval mode reaches
+            # activations ~1e26 and an IResNet-100 overflows to NaN. Loaded weights replace all of this.
+            if isinstance(m, IBasicBlock): nn.init.zeros_(m.bn2.weight)
 
     def forward(self, x):
         if x.shape[-2:] != (112, 112): raise ValueError(f'IResNet expects 112x112 crops, got {tuple(x.shape[-2:])}')
@@ -275,18 +276,19 @@ class ShapeAwareIdentityExtractor(nn.Module):
     def __init__(self, f3d: ReconNet | None = None, # F_3d (random if None)
                  fid: IResNet | None = None,        # F_id (random IResNet-100 if None)
                  layout: str = 'paper',             # c_fuse layout: 'paper' (150, SPEC §3) or 'full' (257, the re-implementations)
+                 f3d_float32: bool = True,          # run F_3d in float32 whatever autocast is active (bf16 bends L_shape's gradient)
                 ):
         super().__init__()
         if layout not in FUSED_DIMS: raise ValueError(f"layout must be one of {list(FUSED_DIMS)}, got {layout!r}")
-        self.f3d, self.fid, self.layout = f3d or ReconNet(), fid or IResNet(100), layout
+        self.f3d, self.fid, self.layout, self.f3d_float32 = f3d or ReconNet(), fid or IResNet(100), layout, f3d_float32
         self.requires_grad_(False).eval()
 
     @classmethod
-    def from_pretrained(cls, layout: str = 'paper', arcface: str = 'arcface_r100', required: bool = False):
+    def from_pretrained(cls, layout: str = 'paper', arcface: str = 'arcface_r100', required: bool = False, f3d_float32: bool = True):
         "Build with the registered weights from $HIFIFACE_WEIGHTS (random, with a printed warning, where absent)."
         f3d = build_pretrained('f3d', ReconNet(), required)
         fid = build_pretrained(arcface, IResNet(100 if arcface == 'arcface_r100' else 50), required)
-        return cls(f3d, fid, layout)
+        return cls(f3d, fid, layout, f3d_float32)
 
     @property
     def dim(self) -> int: return FUSED_DIMS[self.layout] + 512
@@ -298,9 +300,12 @@ class ShapeAwareIdentityExtractor(nn.Module):
             raise ValueError(f'{name} must be aligned square crops (B, 3, S, S) in [-1, 1] (S = 256 by default), got {tuple(img.shape)}')
 
     def coeffs(self, img: Tensor) -> Tensor:
-        "F_3d on the 224 framing of aligned crops: (B, 257) 3DMM coefficients."
+        "F_3d on the 224 framing of aligned crops: (B, 257) 3DMM coefficients (float32 unless `f3d_float32=False`)."
         self._check(img, 'images')
-        return self.f3d(crop_224((img + 1) / 2))     # Deep3DFaceRecon takes RGB in [0, 1]
+        if not self.f3d_float32: return self.f3d(crop_224((img + 1) / 2))   # Deep3DFaceRecon takes RGB in [0, 1]
+        if img.dtype in (torch.float16, torch.bfloat16): img = img.float()   # a generator's output under autocast
+        with torch.autocast(img.device.type, enabled=False):                # bf16 convolutions bend L_shape's gradient
+            return self.f3d(crop_224((img + 1) / 2))
 
     def identity(self, img: Tensor) -> Tensor:
         "F_id on the ArcFace crop of aligned crops: (B, 512) unit vectors υ."

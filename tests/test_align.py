@@ -5,7 +5,8 @@ import skimage.data
 import torch
 from matplotlib import cbook
 
-from hififace.align import (NoFaceError, TEMPLATE_256, align_face, as_rgb_uint8, detect_and_align, get_detector)
+from hififace.align import (NoFaceError, TEMPLATE_256, align_face, as_rgb_uint8, detect_and_align, get_detector,
+                            landmark_face_mask)
 
 
 @pytest.fixture(scope='module')
@@ -83,3 +84,26 @@ def test_alignment_inverse_round_trip(dlib_det, photos):
 def test_512_crops(dlib_det, photos):
     al = detect_and_align(photos[1], dlib_det, size=512)
     assert al.image.shape == (3, 512, 512)
+
+
+@pytest.mark.parametrize('size', [256, 512])
+def test_landmark_mask_as_prepare_calls_it(dlib_det, photos, size):
+    "`hififace-prepare --mask landmarks` calls landmark_face_mask(aligned.landmarks, size, dilation) on detect_and_align's crop."
+    for img in photos:
+        al = detect_and_align(img, dlib_det, size)
+        m = landmark_face_mask(al.landmarks, size, 5)
+        assert m.shape == (1, 1, size, size) and set(m.unique().tolist()) == {0., 1.}
+        inner = np.round(al.landmarks[27:]).astype(int)          # nose, eyes, mouth: strictly inside jaw and brows
+        assert m[0, 0, inner[:, 1], inner[:, 0]].all()
+        assert 0.3 < m.mean() < 0.45, 'the face covers about a third of the aligned crop'
+        rows = np.nonzero(m[0, 0].any(1).numpy())[0]
+        brow_top, chin = al.landmarks[17:27, 1].min(), al.landmarks[8, 1]
+        assert rows.min() < brow_top - 0.1 * (chin - brow_top), 'the mask reaches over the forehead'
+        assert rows.max() <= chin + 2 * size / 256 + 1, 'and stops at the chin (plus the dilation)'
+        assert m[0, 0, :, :size // 8].sum() == 0 and m[0, 0, :, -size // 8:].sum() == 0, 'no ears or background at the sides'
+
+
+def test_landmark_mask_refuses_bad_points():
+    with pytest.raises(ValueError, match=r'\(68, 2\) or \(B, 68, 2\)'): landmark_face_mask(np.zeros((5, 2)))
+    with pytest.raises(ValueError, match=r'\(68, 2\) or \(B, 68, 2\)'): landmark_face_mask(torch.zeros(2, 68, 3))
+    with pytest.raises(ValueError, match='odd'): landmark_face_mask(np.full((68, 2), 100.), dilation=0)
