@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'MASK_SUFFIX', 'mask_path', 'IndexReport', 'FacePairs', 'make_synthetic_dataset', 'prepare_folder',
-           'prepare_cli']
+__all__ = ['IMAGE_EXTS', 'MASK_SUFFIX', 'MASK_TAG', 'MASK_METHODS', 'mask_path', 'mask_method', 'IndexReport', 'FacePairs',
+           'make_synthetic_dataset', 'MissingPretrained', 'prepare_folder', 'prepare_cli']
 
 # %% ../nbs/06a_data.ipynb #701a10bf
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
@@ -33,6 +33,16 @@ def mask_path(image: Path) -> Path:
 
 
 def _is_image(p: Path) -> bool: return p.suffix.lower() in IMAGE_EXTS and not p.name.endswith(MASK_SUFFIX)
+
+
+MASK_TAG = 'hififace_mask'   # PNG text chunk of a mask file: how M_tar was made ('parsing', 'landmarks', 'render')
+
+
+def mask_method(path) -> str | None:
+    "How a mask PNG was made, from its `hififace_mask` text chunk; None if untagged or unreadable."
+    try:
+        with Image.open(path) as im: return getattr(im, 'text', {}).get(MASK_TAG)
+    except Exception: return None
 
 
 @dataclass
@@ -53,7 +63,7 @@ class FacePairs(Dataset):
     "Pairs (I_s, I_t, M_tar, same) from a tree of aligned crops, one folder per identity (the VGGFace2 layout)."
     def __init__(self, root, # ROOT/IDENTITY/NAME.png with ROOT/IDENTITY/NAME.mask.png beside each image
                  size: int = 256, # crop size; smaller images are rejected when indexing
-                 same_prob: float = 0.5, # share of pairs whose source and target show the same identity
+                 same_prob: float = 0.5, # probability of a same-identity pair, for targets whose identity has >= 2 images
                  seed: int = 0,
                  verbose: bool = True):
         self.root, self.size, self.same_prob, self.seed = Path(root), size, same_prob, seed
@@ -89,22 +99,42 @@ class FacePairs(Dataset):
         img, _ = self.items[i]
         with Image.open(img) as im: x = np.asarray(im.convert('RGB'))
         with Image.open(mask_path(img)) as im: m = np.asarray(im.convert('L'))
-        x = torch.from_numpy(x.copy()).permute(2, 0, 1).float() / 127.5 - 1
-        m = torch.from_numpy(m.copy())[None].float() / 255.
+        x = torch.from_numpy(x.copy()).permute(2, 0, 1).float() / 127.5 - 1    # (3, S, S) in [-1, 1]
+        m = torch.from_numpy(m.copy())[None].float() / 255.                     # (1, S, S)
         if x.shape[-2:] != (self.size, self.size):
             x = F.interpolate(x[None], (self.size, self.size), mode='bilinear', antialias=True, align_corners=False)[0]
             m = F.interpolate(m[None], (self.size, self.size), mode='bilinear', antialias=True, align_corners=False)[0]
         return x, (m > 0.5).float()
 
-    def _load_or_skip(self, i: int, rng: random.Random) -> tuple[int, Tensor, Tensor]:
-        "Load item i; a file that fails is reported once, remembered and replaced by another item."
+    def _try_load(self, i: int) -> tuple[Tensor, Tensor] | None:
+        "Load item i, or remember it as bad (reported once) and return None."
+        if i in self.bad: return None
+        try: return self._load(i)
+        except Exception as e:
+            self.bad.add(i)
+            warnings.warn(f'skipping unreadable training image {self.items[i][0]}: {type(e).__name__}: {e}')
+
+    def _load_target(self, i: int, rng: random.Random) -> tuple[int, Tensor, Tensor]:
+        "Item i, or, if it fails to load, another item drawn at random."
         for _ in range(20):
-            if i not in self.bad:
-                try: return (i, *self._load(i))
-                except Exception as e:
-                    self.bad.add(i)
-                    warnings.warn(f'skipping unreadable training image {self.items[i][0]}: {type(e).__name__}: {e}')
+            if (x := self._try_load(i)) is not None: return (i, *x)
             i = rng.randrange(len(self.items))
+        raise RuntimeError(f'20 unreadable images in a row under {self.root}: check the dataset')
+
+    def _load_same(self, t: int, rng: random.Random) -> tuple[int, Tensor, Tensor] | None:
+        "Another image of t's identity (never t itself); None if the identity has no other loadable image."
+        pool = [j for j in self.by_identity[self.items[t][1]] if j != t and j not in self.bad]
+        rng.shuffle(pool)
+        for j in pool:
+            if (x := self._try_load(j)) is not None: return (j, *x)
+        return None
+
+    def _load_other(self, t: int, rng: random.Random) -> tuple[int, Tensor, Tensor]:
+        "An image of another identity than t's."
+        others = [k for k in self.identities if k != self.items[t][1]]
+        for _ in range(20):
+            j = rng.choice(self.by_identity[rng.choice(others)])
+            if (x := self._try_load(j)) is not None: return (j, *x)
         raise RuntimeError(f'20 unreadable images in a row under {self.root}: check the dataset')
 
     def __getitem__(self, k: int, # item index; k = epoch * len(self) + index draws epoch `epoch`'s pair for it
@@ -112,22 +142,19 @@ class FacePairs(Dataset):
         "The pair of item k, drawn from (seed, epoch, index) alone: the same on every run and every process."
         epoch, index = divmod(k, len(self.items))
         rng = random.Random(hash((self.seed, epoch, index)) & 0xFFFFFFFF)
-        t, I_t, M_tar = self._load_or_skip(index, rng)
-        ident = self.items[t][1]
-        if rng.random() < self.same_prob:                              # same identity: another image of that person
-            pool = [j for j in self.by_identity[ident] if j != t and j not in self.bad] or [t]
-            s = rng.choice(pool)
-        else:
-            other = rng.choice([k for k in self.identities if k != ident])
-            s = rng.choice(self.by_identity[other])
-        s, I_s, _ = self._load_or_skip(s, rng)
-        return dict(I_s=I_s, I_t=I_t, M_tar=M_tar, same=torch.tensor(self.items[s][1] == ident), index=index)
+        t, I_t, M_tar = self._load_target(index, rng)
+        src = self._load_same(t, rng) if rng.random() < self.same_prob else None   # a one-image identity gets None
+        same = src is not None
+        s, I_s, _ = src if same else self._load_other(t, rng)
+        return dict(I_s=I_s, I_t=I_t, M_tar=M_tar, same=torch.tensor(same), index=index, source=s, target=t)
 
 # %% ../nbs/06a_data.ipynb #370b895a
-def _save_png(array: np.ndarray, path: Path):
-    "Write a PNG atomically (temporary file + rename): an interrupted run never leaves a half-written image."
+def _save_png(array: np.ndarray, path: Path, text: dict | None = None):
+    "Write a PNG atomically (temporary file + rename), with optional text chunks: an interrupted run never leaves a half-written image."
+    info = PngImagePlugin.PngInfo()
+    for k, v in (text or {}).items(): info.add_text(k, v)
     tmp = path.with_name(path.name + '.tmp')
-    Image.fromarray(array).save(tmp, format='PNG')
+    Image.fromarray(array).save(tmp, format='PNG', pnginfo=info)
     tmp.replace(path)
 
 
@@ -158,65 +185,101 @@ def make_synthetic_dataset(root, # where to write ROOT/IDENTITY/NAME.png + NAME.
             out = root / f'id{i:03d}' / f'{j:03d}.png'
             out.parent.mkdir(parents=True, exist_ok=True)
             _save_png(((al.image.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy(), out)
-            _save_png(((m_al > 0).float() * 255).byte().numpy(), mask_path(out))
+            _save_png(((m_al > 0).float() * 255).byte().numpy(), mask_path(out), {MASK_TAG: 'render'})
     return root
 
+# %% ../nbs/06a_data.ipynb #fabb4b16
+class MissingPretrained(FileNotFoundError):
+    "Pretrained files a command needs are absent: the message names each one, where it goes and where to get it."
+    def __init__(self, needs: str, # what needs the files, e.g. 'this training configuration'
+                 missing: list[tuple[str, Path, str]], # (what it is, where it goes, where to get it) per missing file
+                 hint: str = '', # how to go on without them, if there is a way
+                ):
+        self.missing = missing
+        lines = [f'{needs} needs pretrained files that are missing; refusing to start (nothing was written):']
+        lines += [f"  - {what}: put it at '{path}'. {source}" for what, path, source in missing]
+        super().__init__('\n'.join(lines + ([hint] if hint else [])))
+
 # %% ../nbs/06a_data.ipynb #a8f14a30
+MASK_METHODS = ('parsing', 'landmarks')
+
+
 def prepare_folder(src, dst, # raw photos SRC/IDENTITY/*.jpg -> aligned crops DST/IDENTITY/NAME.png + NAME.mask.png
-                   detector=None, # from hififace.align.get_detector (default: dlib, offline)
-                   parser=None,   # hififace.sid.FaceParser (default: BiSeNet with the registered weights)
-                   size: int = 256, dilation: int = 5, # crop size; M_tar dilation (pixels at 256, scaled with size)
+                   detector='dlib', # a backend name for hififace.align.get_detector (built after the checks) or a detector
+                   mask: str = 'parsing', # how M_tar is made: 'parsing' (BiSeNet, needs 79999_iter.pth) or 'landmarks' (68 points)
+                   parser=None,   # hififace.sid.FaceParser for mask='parsing' (default: BiSeNet with the registered weights, required)
+                   size: int = 256, dilation: int = 5, # crop size; M_tar dilation (odd, pixels at 256, scaled with size)
+                   device: str = 'cpu', # for detector='face_alignment'
                    progress: bool = True,
                   ) -> dict:
-    "Detect, align, crop and mask every photo; skip finished files; report what was skipped and why."
-    from hififace.align import NoFaceError, as_rgb_uint8, detect_and_align, get_detector
+    "Detect, align, crop and mask every photo; skip files finished with the same mask method; report what was skipped and why."
+    from hififace.align import NoFaceError, as_rgb_uint8, detect_and_align, get_detector, landmark_face_mask
     from hififace.sid import BiSeNet, FaceParser
-    from hififace.weights import build_pretrained
+    from hififace.weights import PRETRAINED, build_pretrained, weights_dir, weights_path
     src, dst = Path(src), Path(dst)
+    if mask not in MASK_METHODS: raise ValueError(f'mask must be one of {MASK_METHODS}, got {mask!r}')
+    if dilation < 1 or dilation % 2 == 0: raise ValueError(f'dilation must be a positive odd number of pixels, got {dilation}')
     if not src.is_dir(): raise FileNotFoundError(f"no folder '{src}' of photos (expected SRC/IDENTITY/PHOTO.jpg)")
-    detector = detector or get_detector('dlib')
-    parser = parser or FaceParser(build_pretrained('bisenet', BiSeNet()))
+    if mask == 'parsing' and parser is None:                           # refuse before anything is built or written
+        if not weights_path('bisenet').is_file():
+            spec = PRETRAINED['bisenet']
+            raise MissingPretrained('M_tar by face parsing (--mask parsing, the default)', [(spec.what, weights_path('bisenet'), f'Get it from {spec.source}.')],
+                                    f"$HIFIFACE_WEIGHTS is '{weights_dir()}'. Or make M_tar from the 68 landmarks instead "
+                                    f"(offline, no weights needed): --mask landmarks.")
+        parser = FaceParser(build_pretrained('bisenet', BiSeNet(), required=True))
+    if isinstance(detector, str): detector = get_detector(detector, **({'device': device} if detector == 'face_alignment' else {}))
     files = sorted(p for p in src.rglob('*') if p.is_file() and not p.name.startswith('.'))
-    report = dict(written=[], done_before=[], unreadable=[], too_small=[], no_face=[], failed=[])
+    report = dict(written=[], redone=[], done_before=[], unreadable=[], too_small=[], no_face=[], failed=[])
+    methods = {}                                                       # photo -> how its mask was made
     dil = max(1, round(dilation * size / 256)) | 1
     for f in tqdm(files, desc='prepare', unit='photo', disable=not progress):
         rel = f.relative_to(src)
         ident = rel.parts[0] if len(rel.parts) > 1 else '_'
         out = dst / ident / (f.stem + '.png')
-        if out.is_file() and mask_path(out).is_file(): report['done_before'].append(str(rel)); continue
+        redo = None
+        if out.is_file() and mask_path(out).is_file():
+            old = mask_method(mask_path(out))
+            if old == mask: report['done_before'].append(str(rel)); methods[str(rel)] = mask; continue
+            redo = f'{rel} (mask by {old or "an unknown method"})'
+            mask_path(out).unlink()                                    # the pair is unfinished until the new mask is written
         try: img = as_rgb_uint8(f)
         except ValueError: report['unreadable'].append(str(rel)); continue
         if min(img.shape[:2]) < size: report['too_small'].append(str(rel)); continue
         try: al = detect_and_align(img, detector, size)
         except NoFaceError: report['no_face'].append(str(rel)); continue
         except Exception as e: report['failed'].append(f'{rel}: {type(e).__name__}: {e}'); continue
-        with torch.no_grad(): m = parser.face_mask(al.image[None], dil)[0, 0]
+        if mask == 'parsing':
+            with torch.no_grad(): m = parser.face_mask(al.image[None], dil)[0, 0]
+        else: m = landmark_face_mask(al.landmarks, size, dilation)[0, 0]
         out.parent.mkdir(parents=True, exist_ok=True)
         _save_png(((al.image.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy(), out)
-        _save_png((m * 255).byte().numpy(), mask_path(out))          # the mask last: its presence marks the pair done
-        report['written'].append(str(rel))
+        _save_png((m * 255).byte().numpy(), mask_path(out), {MASK_TAG: mask})   # the mask last: its presence marks the pair done
+        report['redone' if redo else 'written'].append(redo or str(rel)); methods[str(rel)] = mask
     summary = {k: len(v) for k, v in report.items()}
     dst.mkdir(parents=True, exist_ok=True)
-    (dst / 'prepare_report.json').write_text(json.dumps(dict(summary=summary, **report), indent=1))
+    (dst / 'prepare_report.json').write_text(json.dumps(dict(summary=summary, mask=mask, **report, mask_methods=methods), indent=1))
     return summary
 
 
 def prepare_cli(argv=None):
-    "Command line: `hififace-prepare SRC DST`."
+    "Command line: `hififace-prepare SRC DST [--mask parsing|landmarks]`."
     import argparse
     ap = argparse.ArgumentParser(prog='hififace-prepare', description=
         'Turn a folder of photos (SRC/IDENTITY/*.jpg, the VGGFace2 layout) into HifiFace training data: detect, align '
-        'to the 256 template, crop, and write the dilated face-parsing mask beside each crop. Resumable: finished files '
-        'are skipped. hififace is for research, education and forgery-detection data; use photos you may use.')
+        'to the 256 template, crop, and write the dilated face mask M_tar beside each crop. Resumable: files finished '
+        'with the same --mask method are skipped, others redone. hififace is for research, education and '
+        'forgery-detection data; use photos you may use.')
     ap.add_argument('src'); ap.add_argument('dst')
+    ap.add_argument('--mask', default='parsing', choices=MASK_METHODS, help=
+        "how M_tar is made: 'parsing' (default: BiSeNet face parsing, needs 79999_iter.pth in $HIFIFACE_WEIGHTS) or "
+        "'landmarks' (the hull of the 68 landmarks, extended over the forehead; offline, no weights)")
     ap.add_argument('--backend', default='dlib', choices=['dlib', 'face_alignment'], help='landmark detector (default: dlib, offline)')
     ap.add_argument('--size', type=int, default=256, choices=[256, 512])
     ap.add_argument('--dilation', type=int, default=5, help='M_tar dilation kernel in pixels at 256 (odd)')
     ap.add_argument('--device', default='cpu')
     args = ap.parse_args(argv)
-    from hififace.align import get_detector
-    kw = {'device': args.device} if args.backend == 'face_alignment' else {}
-    try: s = prepare_folder(args.src, args.dst, get_detector(args.backend, **kw), size=args.size, dilation=args.dilation)
+    if args.dilation < 1 or args.dilation % 2 == 0: ap.error(f'--dilation must be a positive odd number, got {args.dilation}')
+    try: s = prepare_folder(args.src, args.dst, args.backend, mask=args.mask, size=args.size, dilation=args.dilation, device=args.device)
     except FileNotFoundError as e: ap.exit(2, f'hififace-prepare: error: {e}\n')
     print('hififace-prepare: ' + ', '.join(f'{v} {k.replace("_", " ")}' for k, v in s.items()) +
-          f"; details in {Path(args.dst) / 'prepare_report.json'}")
+          f"; mask: {args.mask}; details in {Path(args.dst) / 'prepare_report.json'}")

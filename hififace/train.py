@@ -18,18 +18,24 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .bfm import ParametricFaceModel, mini_face_model_path
-from .data import FacePairs
+from .data import FacePairs, MissingPretrained
 from .discriminator import Discriminator
 from .generator import Generator, HifiFaceConfig
 from .losses import LPIPS, HifiFaceObjective, LossWeights
-from .sid import ShapeAwareIdentityExtractor
-from .weights import weights_dir
+from .sid import IResNet, ReconNet, ShapeAwareIdentityExtractor
+from .weights import PRETRAINED, build_pretrained, weights_dir, weights_path
 
 # %% auto #0
-__all__ = ['PROVENANCE', 'TrainConfig', 'save_checkpoint', 'load_checkpoint', 'rng_state', 'set_rng_state',
-           'save_png_with_provenance', 'step_batches', 'collate', 'Trainer', 'sample_grid', 'train_cli']
+__all__ = ['PRIORS', 'VGG16_URL', 'PROVENANCE', 'MODEL_FIELDS', 'TrainConfig', 'vgg16_path', 'uses_shape_loss', 'required_files',
+           'fetch_vgg16', 'check_pretrained', 'save_checkpoint', 'load_checkpoint', 'checkpoint_config', 'rng_state',
+           'set_rng_state', 'save_png_with_provenance', 'step_batches', 'collate', 'ResumeMismatch', 'Trainer',
+           'sample_grid', 'train_cli']
 
 # %% ../nbs/06b_train.ipynb #8a7faac8
+PRIORS = {'real': "the pretrained F_3d and F_id from $HIFIFACE_WEIGHTS (required)",
+          'random': 'randomly initialised F_3d and F_id: for tests and code demos only, the results mean nothing'}
+
+
 @dataclass
 class TrainConfig:
     "One training run. Files in configs/ set these fields; `--set key=value` overrides any of them."
@@ -55,9 +61,11 @@ class TrainConfig:
     amp: str = 'auto'              # 'auto' (bf16 on CUDA, off on CPU), 'bf16', 'fp16' (with loss scaling), 'off'
     compile: bool = False
     num_workers: int = 4
-    # frozen parts
-    bfm: str = ''                  # BFM_model_front.mat; '' = $HIFIFACE_WEIGHTS/BFM_model_front.mat, else the mini model
-    arcface: str = 'arcface_r100'
+    # frozen parts: a real run refuses to start without their files (see `check_pretrained`)
+    priors: str = 'real'           # F_3d and F_id: 'real' (files in $HIFIFACE_WEIGHTS) or 'random' (tests and code demos only)
+    bfm: str = ''                  # L_shape's face model: '' = $HIFIFACE_WEIGHTS/BFM_model_front.mat, 'mini' = the project's
+                                   # mini face model (tests, demos, the mini world), or a path to a BFM_model_front.mat
+    arcface: str = 'arcface_r100'  # F_id: 'arcface_r100' (the re-implementations' choice) or 'arcface_r50'
     lpips_pretrained: bool = True  # False only for offline tests: a random VGG, not perceptual
     # bookkeeping
     seed: int = 0
@@ -69,6 +77,13 @@ class TrainConfig:
 
     def model(self) -> HifiFaceConfig:
         return HifiFaceConfig(size=self.size, base=self.base, sid_layout=self.sid_layout, n3d=self.n3d, sff=self.sff)
+
+    def validate(self):
+        "Check the values that are not the model's or the losses' (those check themselves)."
+        if self.priors not in PRIORS: raise ValueError(f"priors must be one of {list(PRIORS)}, got {self.priors!r}")
+        if self.arcface not in ('arcface_r100', 'arcface_r50'):
+            raise ValueError(f"arcface must be 'arcface_r100' or 'arcface_r50', got {self.arcface!r}")
+        self.model(); self.weights()
 
     def weights(self) -> LossWeights:
         bad = set(self.loss_weights) - {f.name for f in fields(LossWeights)}
@@ -92,8 +107,75 @@ class TrainConfig:
         bad = set(values) - set(known)
         if bad: raise ValueError(f'unknown config keys {sorted(bad)}; known: {sorted(known)}')
         cfg = cls(**values)
-        cfg.model(); cfg.weights()                                         # validate early
+        cfg.validate()                                                     # early, before anything is built
         return cfg
+
+# %% ../nbs/06b_train.ipynb #3abef088
+VGG16_URL = 'https://download.pytorch.org/models/vgg16-397923af.pth'   # torchvision's VGG16_Weights.IMAGENET1K_V1
+
+
+def vgg16_path() -> Path:
+    "Where torchvision, and so LPIPS, looks for the ImageNet VGG-16 before downloading it: torch.hub's cache."
+    return Path(torch.hub.get_dir()) / 'checkpoints' / VGG16_URL.rsplit('/', 1)[1]
+
+
+def uses_shape_loss(cfg: TrainConfig) -> bool:
+    "Whether L_shape, and so a face model, takes part (not in Ours-n3d, not with weight 0)."
+    return not cfg.n3d and cfg.weights().shape != 0
+
+
+def required_files(cfg: TrainConfig) -> list[tuple[str, Path, str]]:
+    "The pretrained files a run of `cfg` reads: (what it is, where it goes, where to get it)."
+    need = []
+    if cfg.priors == 'real':
+        for name in ([] if cfg.n3d else ['f3d']) + [cfg.arcface]:     # Ours-n3d never reads F_3d's coefficients
+            need.append((PRETRAINED[name].what, weights_path(name), f'Get it from {PRETRAINED[name].source}.'))
+    if uses_shape_loss(cfg) and cfg.bfm != 'mini':
+        need.append(("L_shape's 3D face model (Basel Face Model 2009 in Deep3DFaceRecon's front layout)",
+                     Path(cfg.bfm) if cfg.bfm else weights_dir() / 'BFM_model_front.mat',
+                     'Build it from the BFM09 files with `hififace-convert-bfm FOLDER` (`hififace-convert-bfm --help` '
+                     'lists them and where to get them; the licence forbids sharing the result).'))
+    if cfg.lpips_pretrained and cfg.weights().lpips:
+        need.append(("LPIPS's VGG-16 backbone (torchvision's ImageNet weights)", vgg16_path(),
+                     f'hififace-train downloads it from {VGG16_URL} when that address is reachable; offline, download '
+                     f'it elsewhere and copy it there ($TORCH_HOME moves the folder).'))
+    return need
+
+
+def fetch_vgg16(timeout: float = 60, # seconds without an answer from the network before giving up
+               ) -> str | None:
+    "Download LPIPS's VGG-16 into torch.hub's cache (under torchrun local rank 0 does, the others wait): None, or why not."
+    path = vgg16_path()
+    if int(os.environ.get('LOCAL_RANK', '0')) != 0:
+        deadline = time.monotonic() + 3600
+        while not path.is_file() and time.monotonic() < deadline: time.sleep(2)
+        return None if path.is_file() else 'local rank 0 did not download it within an hour'
+    import socket, sys
+    print(f"hififace-train: downloading LPIPS's VGG-16 backbone (528 MB) from {VGG16_URL} to {path}", flush=True)
+    old = socket.getdefaulttimeout(); socket.setdefaulttimeout(timeout)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(VGG16_URL, str(path), hash_prefix='397923af', progress=sys.stderr.isatty())
+        return None
+    except Exception as e: return f'{type(e).__name__}: {e}'
+    finally: socket.setdefaulttimeout(old)
+
+
+def check_pretrained(cfg: TrainConfig, fetch: bool = True, # download LPIPS's VGG-16 if it is the only missing file
+                    ) -> list[Path]:
+    "Refuse (`MissingPretrained`) unless every pretrained file the config needs is there; builds nothing, writes nothing."
+    need = required_files(cfg)
+    missing = [n for n in need if not n[1].is_file()]
+    if fetch and len(missing) == 1 and missing[0][1] == vgg16_path():
+        why = fetch_vgg16()
+        if why is None and vgg16_path().is_file(): missing = []
+        else: missing = [(missing[0][0], missing[0][1], f'The download from {VGG16_URL} failed ({why}): download it '
+                                                        f'yourself and put it there.')]
+    if missing:
+        raise MissingPretrained('this training configuration', missing,
+            f"$HIFIFACE_WEIGHTS is '{weights_dir()}'. Only to try the code (tests and demos: the results mean nothing), "
+            f"opt in to stand-ins explicitly: --set priors='random' bfm='mini' lpips_pretrained=false")
+    return [n[1] for n in need]
 
 # %% ../nbs/06b_train.ipynb #54023576
 def _flat_state(prefix: str, obj, tensors: dict):
@@ -144,6 +226,14 @@ def load_checkpoint(path) -> dict:
     return {k: _unflat_state(v, tensors) for k, v in json.loads(meta['hififace_state']).items()}
 
 
+def checkpoint_config(path) -> dict:
+    "The config (`TrainConfig` fields) a checkpoint was written with, from its metadata alone: no tensor is read."
+    from safetensors import safe_open
+    with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
+    if 'hififace_state' not in meta: raise ValueError(f"'{path}' is not a hififace training checkpoint")
+    return _unflat_state(json.loads(meta['hififace_state']).get('config', {}), {})
+
+
 def rng_state() -> dict:
     "The state of every random generator a step may touch."
     s = dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state())
@@ -187,14 +277,27 @@ def step_batches(n_items: int, batch_size: int, start_step: int, seed: int, rank
 
 
 def collate(items: list[dict]) -> dict:
+    "Stack a list of `FacePairs` items into a batch (tensors stacked, numbers as tensors)."
     return {k: torch.stack([it[k] for it in items]) if isinstance(items[0][k], Tensor) else torch.tensor([it[k] for it in items])
             for k in items[0]}
+
+
+MODEL_FIELDS = ('size', 'base', 'sid_layout', 'n3d', 'sff', 'arcface', 'priors')   # what a checkpoint's networks mean
+
+
+class ResumeMismatch(ValueError):
+    "The run folder's checkpoint was trained with another model configuration."
 
 
 class Trainer:
     "HifiFace training: alternating G and D steps, DDP over `torchrun` processes, atomic exact-resume checkpoints."
     def __init__(self, cfg: TrainConfig, resume: bool = False, progress: bool = True):
         self.cfg, self.progress = cfg, progress
+        self.out = Path(cfg.out)
+        # --- refusals first: before a network is built or a folder made
+        cfg.validate()
+        check_pretrained(cfg)
+        if resume: self._check_resume()
         self.distributed = int(os.environ.get('WORLD_SIZE', '1')) > 1
         cuda = torch.cuda.is_available() and cfg.device in ('', 'cuda')
         if self.distributed and not dist.is_initialized():
@@ -208,14 +311,15 @@ class Trainer:
         amp = {'auto': 'bf16' if self.device.type == 'cuda' else 'off'}.get(cfg.amp, cfg.amp)
         if amp not in ('bf16', 'fp16', 'off'): raise ValueError(f"amp must be 'auto', 'bf16', 'fp16' or 'off', got {cfg.amp!r}")
         self.amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'off': None}[amp]
-        self.out = Path(cfg.out)
+        self.data = FacePairs(cfg.data, cfg.size, cfg.same_prob, cfg.seed, verbose=self.rank == 0)
         # --- models: identical initialisation on every process
         torch.manual_seed(cfg.seed)
         mcfg = cfg.model()
         self.G, self.D = Generator(mcfg).to(self.device), Discriminator(mcfg).to(self.device)
-        self.extractor = self._quiet(lambda: ShapeAwareIdentityExtractor.from_pretrained(cfg.sid_layout, cfg.arcface)).to(self.device)
-        self.objective = HifiFaceObjective(self.extractor, self._face_model().to(self.device),
-                                           LPIPS(cfg.lpips_pretrained).to(self.device), cfg.weights())
+        self.extractor = self._extractor().to(self.device)
+        face_model, lpips = self._face_model(), self._lpips()                  # None where the config needs none
+        self.objective = HifiFaceObjective(self.extractor, face_model.to(self.device) if face_model is not None else None,
+                                           lpips.to(self.device) if lpips is not None else None, cfg.weights())
         betas = (float(cfg.beta1), float(cfg.beta2))                    # TOML may give ints
         self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), cfg.lr_d, betas=betas)
@@ -232,20 +336,36 @@ class Trainer:
             self.D_ddp = DDP(self.D, device_ids=ids)
         else: self.G_ddp, self.D_ddp = self.G, self.D
         self.G_run = torch.compile(self.G_ddp) if cfg.compile else self.G_ddp
-        self.data = FacePairs(cfg.data, cfg.size, cfg.same_prob, cfg.seed, verbose=self.rank == 0)
         self._stop = False
 
-    def _quiet(self, fn):
-        "Run fn; only the first process prints (the missing-weights lines would repeat per process)."
-        if self.rank == 0: return fn()
-        import contextlib, io
-        with contextlib.redirect_stdout(io.StringIO()): return fn()
+    def _say(self, msg: str):
+        if self.rank == 0: print(msg, flush=True)
 
-    def _face_model(self) -> ParametricFaceModel:
-        path = Path(self.cfg.bfm) if self.cfg.bfm else weights_dir() / 'BFM_model_front.mat'
-        if self.cfg.bfm or path.is_file(): return ParametricFaceModel(path)
-        if self.rank == 0: print(f'hififace: no {path}: the shape loss uses the MINI face model (only for trying the code)')
-        return ParametricFaceModel(mini_face_model_path())
+    def _extractor(self) -> ShapeAwareIdentityExtractor:
+        "F_3d and F_id: the pretrained files (checked before), or random ones where the config opts in."
+        cfg, depth = self.cfg, 100 if self.cfg.arcface == 'arcface_r100' else 50
+        if cfg.priors == 'random':
+            self._say("hififace-train: priors='random': F_3d and F_id are RANDOMLY INITIALISED; v_sid, L_id and L_shape "
+                      "mean nothing (tests and code demos only, never a real run)")
+            return ShapeAwareIdentityExtractor(ReconNet(), IResNet(depth), cfg.sid_layout)
+        f3d = ReconNet() if cfg.n3d else build_pretrained('f3d', ReconNet(), required=True)   # n3d: F_3d is never read
+        return ShapeAwareIdentityExtractor(f3d, build_pretrained(cfg.arcface, IResNet(depth), required=True), cfg.sid_layout)
+
+    def _face_model(self) -> ParametricFaceModel | None:
+        "L_shape's face model: the BFM, the mini face model where the config says bfm='mini', None without L_shape."
+        if not uses_shape_loss(self.cfg): return None
+        if self.cfg.bfm == 'mini':
+            self._say("hififace-train: bfm='mini': L_shape uses the project's MINI face model, not the BFM "
+                      "(tests, demos and the mini world only)")
+            return ParametricFaceModel(mini_face_model_path())
+        return ParametricFaceModel(Path(self.cfg.bfm) if self.cfg.bfm else weights_dir() / 'BFM_model_front.mat')
+
+    def _lpips(self) -> LPIPS | None:
+        if not self.cfg.weights().lpips: return None
+        if not self.cfg.lpips_pretrained:
+            self._say('hififace-train: lpips_pretrained=false: LPIPS runs on a RANDOMLY INITIALISED VGG-16, '
+                      'not a perceptual distance (offline tests only)')
+        return LPIPS(self.cfg.lpips_pretrained)
 
     # ------------------------------------------------------------------ checkpoints
     def ckpt_path(self, step: int) -> Path: return self.out / 'checkpoints' / f'step_{step:08d}.safetensors'
@@ -265,6 +385,19 @@ class Trainer:
             save_checkpoint(self.ckpt_path(self.step), self.state())
             for old in sorted((self.out / 'checkpoints').glob('step_*.safetensors'))[:-self.cfg.keep_ckpts]: old.unlink()
         if self.distributed: dist.barrier()
+
+    def _check_resume(self):
+        "Refuse to resume a checkpoint whose networks were made with another model configuration (reads only its metadata)."
+        path = self.latest_checkpoint()
+        if path is None: return
+        saved, now = checkpoint_config(path), asdict(self.cfg)
+        diff = [k for k in MODEL_FIELDS if k not in saved or saved[k] != now[k]]
+        if diff:
+            show = lambda k, c: json.dumps(c[k]) if k in c else '(not recorded)'
+            raise ResumeMismatch(f"cannot resume from '{path}': its model configuration differs from this one:\n" +
+                                 ''.join(f'  {k}: {show(k, saved)} in the checkpoint vs {show(k, now)} now\n' for k in diff) +
+                                 'Resume with the checkpoint\'s values (--set ' + ' '.join(f'{k}={show(k, saved)}' for k in diff if k in saved) +
+                                 '), or start a new run in another folder (--out).')
 
     def _resume(self):
         path = self.latest_checkpoint()
@@ -298,6 +431,19 @@ def _all_true(flag: bool, device) -> bool:
     return bool(t.item())
 
 
+def _rank0_decides(flag: bool, device) -> bool:
+    "Rank 0's flag on every process: a decision that rests on rank 0's files holds everywhere, shared filesystem or not."
+    if not (dist.is_available() and dist.is_initialized()): return flag
+    t = torch.tensor([1. if flag else 0.], device=device)
+    dist.broadcast(t, 0)
+    return bool(t.item())
+
+
+def _worker_ignores_signals(worker_id: int):
+    "DataLoader workers leave SIGTERM/SIGINT to the main process (torchrun and schedulers signal the whole process group)."
+    signal.signal(signal.SIGTERM, signal.SIG_IGN); signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @patch
 def train_step(self: Trainer, batch: dict) -> dict:
     "One G step then one D step; a non-finite loss on any process skips the update everywhere."
@@ -327,7 +473,8 @@ def train_step(self: Trainer, batch: dict) -> dict:
         if cfg.grad_clip:
             self.scaler_d.unscale_(self.opt_d); torch.nn.utils.clip_grad_norm_(self.D.parameters(), cfg.grad_clip)
         self.scaler_d.step(self.opt_d); self.scaler_d.update()
-    logs.update(g_total=float(g_total.detach()), d_total=float(d_total.detach()), skipped=int(not (finite and d_finite)))
+    logs.update(g_total=float(g_total.detach()), d_total=float(d_total.detach()), skipped=int(not (finite and d_finite)),
+                same_pairs=int(same.sum()))                              # rec and lpips are 0 in a batch without same pairs
     self._last = (batch, out)
     return logs
 
@@ -339,7 +486,8 @@ def fit(self: Trainer, steps: int | None = None, # stop at this global step (def
     cfg, end = self.cfg, steps or self.cfg.steps
     loader = torch.utils.data.DataLoader(
         self.data, batch_sampler=step_batches(len(self.data), cfg.batch_size, self.step, cfg.seed, self.rank, self.world),
-        num_workers=cfg.num_workers, collate_fn=collate, pin_memory=self.device.type == 'cuda')
+        num_workers=cfg.num_workers, collate_fn=collate, pin_memory=self.device.type == 'cuda',
+        worker_init_fn=_worker_ignores_signals)
     handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     log_file = self.out / 'log.csv'
     if self.rank == 0: self.out.mkdir(parents=True, exist_ok=True)
@@ -366,7 +514,7 @@ def fit(self: Trainer, steps: int | None = None, # stop at this global step (def
             if _all_true(not self._stop, self.device) is False:
                 if self.rank == 0: tqdm.write(f'hififace-train: stopping at step {self.step} on a signal; checkpoint written')
                 break
-        if not self.ckpt_path(self.step).is_file(): self.save()
+        if _rank0_decides(not self.ckpt_path(self.step).is_file(), self.device): self.save()   # save() holds a barrier
     finally:
         bar.close()
         for s, h in handlers.items(): signal.signal(s, h)
@@ -398,7 +546,7 @@ def replicas_identical(self: Trainer) -> bool:
 # %% ../nbs/06b_train.ipynb #944f5cf1
 def train_cli(argv=None):
     "Command line: `hififace-train --config configs/paper_256.toml --data DIR --out DIR [--resume] [--set key=value ...]`."
-    import argparse
+    import argparse, sys
     ap = argparse.ArgumentParser(prog='hififace-train', description=
         'Train HifiFace. On one GPU or CPU run it directly; on N GPUs (or nodes) launch one process per GPU with '
         '`torchrun --nproc_per_node N --no-python hififace-train ...`. hififace is face-swapping software for research, education and '
@@ -413,7 +561,10 @@ def train_cli(argv=None):
     try: cfg = TrainConfig.load(args.config, overrides)
     except (FileNotFoundError, ValueError) as e: ap.exit(2, f'hififace-train: error: {e}\n')
     if not cfg.data: ap.exit(2, 'hififace-train: error: no dataset: pass --data DIR (a folder made by hififace-prepare)\n')
-    trainer = Trainer(cfg, resume=args.resume)
+    try: trainer = Trainer(cfg, resume=args.resume)
+    except (FileNotFoundError, ValueError) as e:                     # missing files, a mismatched checkpoint, a bad dataset
+        if int(os.environ.get('LOCAL_RANK', '0')) == 0: print(f'hififace-train: error: {e}', file=sys.stderr)  # once per node
+        raise SystemExit(2)
     trainer.fit(args.steps)
     same = trainer.replicas_identical()
     if trainer.rank == 0:

@@ -1,5 +1,7 @@
-"""hififace-train as a user runs it: torchrun with 2 processes, SIGKILL and resume, SIGTERM, bad configs."""
-import csv, json, os, signal, subprocess, time
+"""hififace-train as a user runs it: torchrun with 2 processes (steps not a multiple of ckpt_every, SIGTERM, two nodes
+without a shared filesystem), SIGKILL and resume, SIGTERM, refusals (missing pretrained files, another model's
+checkpoint), bad configs."""
+import csv, json, os, signal, socket, subprocess, time
 from pathlib import Path
 
 import pytest
@@ -7,8 +9,11 @@ import pytest
 from conftest import BIN, ROOT
 from hififace.data import make_synthetic_dataset
 
-SMALL = ['base=4', 'arcface="arcface_r50"', 'lpips_pretrained=false', 'num_workers=0', 'log_every=1',
-         'sample_every=1000', 'seed=3']
+# the pretrained files are absent here: tests opt in to stand-ins explicitly
+STAND_INS = ["priors='random'", "bfm='mini'", 'lpips_pretrained=false']
+SMALL = ['base=4', 'arcface="arcface_r50"', *STAND_INS, 'num_workers=0', 'log_every=1', 'sample_every=1000', 'seed=3']
+# where only the loop's control flow is under test: without L_shape and L_cyc a CPU step costs about half
+CHEAP = SMALL + ['loss_weights={shape=0, cyc=0}']
 
 
 @pytest.fixture(scope='module')
@@ -16,15 +21,48 @@ def data(tmp_path_factory):
     return make_synthetic_dataset(tmp_path_factory.mktemp('data'), n_identities=4, per_identity=3)
 
 
-def env(threads=2):
-    e = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1', HIFIFACE_WEIGHTS='/nonexistent')
-    e.pop('WORLD_SIZE', None); e.pop('RANK', None)
+@pytest.fixture(scope='module')
+def torch_home(tmp_path_factory):
+    return tmp_path_factory.mktemp('torch_home')                 # no VGG-16 in torch.hub's cache
+
+
+def env(threads=2, torch_home='/nonexistent-torch-home'):
+    e = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1', HIFIFACE_WEIGHTS='/nonexistent',
+             TORCH_HOME=str(torch_home))
+    for k in ('WORLD_SIZE', 'RANK', 'LOCAL_RANK'): e.pop(k, None)
     return e
 
 
-def train_cmd(data, out, *extra, steps=6, batch=2, ckpt_every=2):
+def train_cmd(data, out, *extra, steps=6, batch=2, ckpt_every=2, small=SMALL):
     return [str(BIN / 'hififace-train'), '--data', str(data), '--out', str(out), '--steps', str(steps),
-            '--set', *SMALL, f'batch_size={batch}', f'ckpt_every={ckpt_every}', *extra]
+            '--set', *small, f'batch_size={batch}', f'ckpt_every={ckpt_every}', *extra]
+
+
+def free_port() -> int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+def torchrun(*args) -> list[str]:
+    return [str(BIN / 'torchrun'), *args, '--no-python']
+
+
+def stop(p: subprocess.Popen):
+    "End a launcher that hangs: SIGTERM (torchrun passes it on, then kills its workers), then SIGKILL."
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try: p.wait(60)
+        except subprocess.TimeoutExpired: p.kill(); p.wait()
+
+
+def finish(p: subprocess.Popen, timeout: float) -> str:
+    "Wait for a launched run; a hang fails the test (and is cleaned up) instead of blocking forever."
+    try: return p.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        stop(p); pytest.fail(f'no exit within {timeout} s: hung\n' + (p.stdout.read() if p.stdout else '')[-3000:])
+
+
+def launch(cmd, cwd=None, **kw) -> subprocess.Popen:
+    return subprocess.Popen(cmd, env=kw.pop('env', env(1)), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def read_log(out) -> dict[int, dict]:
@@ -32,15 +70,59 @@ def read_log(out) -> dict[int, dict]:
     with open(Path(out) / 'log.csv') as f: return {int(r['step']): r for r in csv.DictReader(f)}
 
 
+def ckpt_steps(out) -> list[int]:
+    return sorted(int(p.stem.split('_')[1]) for p in (Path(out) / 'checkpoints').glob('step_*.safetensors'))
+
+
 def test_two_processes_keep_identical_replicas(tmp_path, data):
-    cmd = [str(BIN / 'torchrun'), '--nproc_per_node', '2', '--master_port', '29617', '--no-python'] + \
-          train_cmd(data, tmp_path / 'ddp', steps=3, batch=4, ckpt_every=3)
-    r = subprocess.run(cmd, env=env(1), capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    "3 steps with ckpt_every=2: the end of the run is not a checkpoint step, so the last save is decided at the end."
+    p = launch(torchrun('--nproc_per_node', '2', '--master_port', str(free_port())) +
+               train_cmd(data, tmp_path / 'ddp', steps=3, batch=4, ckpt_every=2))
+    text = finish(p, 600)
+    assert p.returncode == 0, text[-3000:]
     summary = json.loads((tmp_path / 'ddp' / 'summary.json').read_text())
     assert summary == dict(step=3, world_size=2, replicas_identical=True)
     log = read_log(tmp_path / 'ddp')
     assert sorted(log) == [1, 2, 3] and all(row['skipped'] == '0' for row in log.values())
+    assert ckpt_steps(tmp_path / 'ddp') == [2, 3]
+
+
+def test_two_processes_stop_cleanly_on_sigterm(tmp_path, data):
+    "SIGTERM to torchrun reaches both workers (and their DataLoader workers): both stop at the same step and save."
+    out = tmp_path / 'term'
+    p = launch(torchrun('--nproc_per_node', '2', '--master_port', str(free_port())) +
+               train_cmd(data, out, 'num_workers=1', steps=200, batch=4, ckpt_every=100, small=CHEAP))
+    deadline = time.time() + 300
+    while time.time() < deadline and p.poll() is None and not ((out / 'log.csv').is_file() and read_log(out)): time.sleep(0.2)
+    assert p.poll() is None, p.stdout.read()[-3000:]
+    p.send_signal(signal.SIGTERM)
+    text = finish(p, 120)                                        # torchrun SIGKILLs workers that take over 30 s
+    summary = json.loads((out / 'summary.json').read_text())           # written after fit() returned on both ranks
+    step = summary['step']
+    assert summary['replicas_identical'] and 1 <= step < 100 and ckpt_steps(out) == [step], text[-3000:]
+    assert 'stopping at step' in text, text[-3000:]
+    assert 'DataLoader worker' not in text and 'ChildFailedError' not in text, text[-3000:]   # no worker died
+    # the one traceback allowed is torchrun's own report that it was signalled (it re-raises after its workers ended)
+    assert text.count('Traceback (most recent call last)') == text.count('SignalException: Process'), text[-3000:]
+
+
+def test_two_nodes_without_a_shared_filesystem(tmp_path, data):
+    """Two 'nodes' (torchrun --nnodes 2 on this machine), each with its own run folder: rank 1 never sees rank 0's
+    checkpoints. The run ends on a checkpoint step; before the fix rank 1 saved again alone and waited forever."""
+    port = free_port()
+    nodes = []
+    for rank in (0, 1):
+        (tmp_path / f'node{rank}').mkdir()
+        nodes.append(launch(torchrun('--nnodes', '2', '--nproc_per_node', '1', '--node_rank', str(rank),
+                                     '--master_addr', '127.0.0.1', '--master_port', str(port)) +
+                            train_cmd(data, 'run', steps=4, batch=4, ckpt_every=2, small=CHEAP), cwd=tmp_path / f'node{rank}'))
+    try:
+        texts = [finish(p, 600) for p in nodes]
+    finally:
+        for p in nodes: stop(p)
+    assert [p.returncode for p in nodes] == [0, 0], texts[0][-2000:] + texts[1][-2000:]
+    assert ckpt_steps(tmp_path / 'node0' / 'run') == [2, 4]
+    assert not (tmp_path / 'node1' / 'run' / 'checkpoints').exists()    # only rank 0 writes
 
 
 def test_sigkill_then_resume_follows_the_uninterrupted_run(tmp_path, data):
@@ -55,8 +137,7 @@ def test_sigkill_then_resume_follows_the_uninterrupted_run(tmp_path, data):
     p.send_signal(signal.SIGKILL); p.wait()
     killed_at = max(read_log(run))
     assert killed_at < 6, 'the run should have been killed before it finished'
-    ckpts = sorted((run / 'checkpoints').glob('step_*.safetensors'))
-    last = int(ckpts[-1].stem.split('_')[1])
+    last = ckpt_steps(run)[-1]
     assert killed_at - last <= 2, 'at most the steps since the last checkpoint are lost'
     r = subprocess.run(train_cmd(data, run, '--resume'), env=env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -64,7 +145,7 @@ def test_sigkill_then_resume_follows_the_uninterrupted_run(tmp_path, data):
     a, b = read_log(tmp_path / 'ref'), read_log(run)
     assert sorted(a) == sorted(b) == list(range(1, 7))
     for s in range(1, 7):
-        for k in ('g_total', 'd_total', 'id', 'seg', 'rec', 'cyc', 'adv', 'r1'):
+        for k in ('g_total', 'd_total', 'shape', 'id', 'seg', 'rec', 'cyc', 'adv', 'r1'):
             assert float(a[s][k]) == pytest.approx(float(b[s][k]), rel=1e-5, abs=1e-7), (s, k)
 
 
@@ -75,11 +156,57 @@ def test_sigterm_writes_a_checkpoint_and_exits_cleanly(tmp_path, data):
     deadline = time.time() + 300
     while time.time() < deadline and not ((out / 'log.csv').is_file() and read_log(out)): time.sleep(0.2)
     p.send_signal(signal.SIGTERM)
-    text, _ = p.communicate(timeout=300)
+    text = finish(p, 300)
     assert p.returncode == 0, text[-3000:]
     step = json.loads((out / 'summary.json').read_text())['step']
-    assert 1 <= step < 50 and (out / 'checkpoints' / f'step_{step:08d}.safetensors').is_file()
+    assert 1 <= step < 50 and ckpt_steps(out) == [step]
     assert 'stopping at step' in text
+
+
+def test_refuses_without_pretrained_files(tmp_path, data, torch_home):
+    "The paper's config on a machine without the files: one message naming each, exit 2, nothing written, fast."
+    out = tmp_path / 'run'
+    t0 = time.time()
+    r = subprocess.run([str(BIN / 'hififace-train'), '--config', str(ROOT / 'configs' / 'paper_256.toml'), '--data', str(data),
+                        '--out', str(out)], env=env(torch_home=torch_home), capture_output=True, text=True, timeout=300)
+    seconds = time.time() - t0
+    assert r.returncode == 2, r.stdout + r.stderr
+    for name in ('epoch_20.pth', 'ms1mv3_arcface_r100_fp16/backbone.pth', 'BFM_model_front.mat', 'hififace-convert-bfm',
+                 str(torch_home / 'hub' / 'checkpoints' / 'vgg16-397923af.pth'),
+                 'https://download.pytorch.org/models/vgg16-397923af.pth', "priors='random'"):
+        assert name in r.stderr, (name, r.stderr)
+    assert 'Traceback' not in r.stderr and 'RANDOMLY' not in r.stdout + r.stderr
+    assert not out.exists(), 'a refused run writes nothing'
+    assert seconds < 60, f'the refusal comes before anything heavy is built ({seconds:.0f} s)'
+    # n3d and no L_shape: F_3d and the BFM are not needed; still F_id
+    r = subprocess.run(train_cmd(data, out, 'n3d=true', small=['base=4', 'lpips_pretrained=false']),
+                       env=env(torch_home=torch_home), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and 'arcface_r100' in r.stderr and 'epoch_20.pth' not in r.stderr and 'BFM' not in r.stderr
+    assert not out.exists()
+
+
+def test_offline_vgg_download_becomes_the_refusal(tmp_path, data, torch_home):
+    "Only LPIPS's VGG-16 missing: the trainer tries to fetch it; offline (a dead proxy stands for it) that is a refusal."
+    e = env(torch_home=torch_home)
+    e.update(https_proxy='http://127.0.0.1:9', HTTPS_PROXY='http://127.0.0.1:9', no_proxy='', NO_PROXY='')
+    r = subprocess.run(train_cmd(data, tmp_path / 'run', small=['base=4', 'arcface="arcface_r50"', "priors='random'", "bfm='mini'"]),
+                       env=e, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert 'vgg16-397923af.pth' in r.stderr and 'failed (URLError' in r.stderr and 'Traceback' not in r.stderr
+    assert not (tmp_path / 'run').exists() and not list(torch_home.rglob('*.pth'))
+
+
+def test_resume_with_another_model_refuses(tmp_path, data):
+    out = tmp_path / 'run'
+    r = subprocess.run(train_cmd(data, out, steps=1, small=CHEAP), env=env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in out.rglob('*'))
+    r = subprocess.run(train_cmd(data, out, 'base=8', 'n3d=true', '--resume', steps=4, small=CHEAP), env=env(), capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert 'base: 4 in the checkpoint vs 8 now' in r.stderr and 'n3d: false in the checkpoint vs true now' in r.stderr
+    assert 'Traceback' not in r.stderr
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in out.rglob('*')) == before, 'nothing written'
 
 
 def test_bad_configs_say_what_is_wrong(tmp_path, data):
@@ -90,6 +217,10 @@ def test_bad_configs_say_what_is_wrong(tmp_path, data):
     assert r.returncode == 2 and 'no config file' in r.stderr
     r = run('--set', 'base=4')
     assert r.returncode == 2 and 'no dataset' in r.stderr
+    r = run('--data', str(data), '--set', "priors='mini'")
+    assert r.returncode == 2 and "priors must be one of ['real', 'random']" in r.stderr
+    r = run('--data', str(tmp_path / 'nowhere'), '--set', *SMALL)
+    assert r.returncode == 2 and 'no dataset folder' in r.stderr and 'Traceback' not in r.stderr
     r = run('--help')
     assert 'research, education' in r.stdout and 'torchrun' in r.stdout
 
@@ -99,6 +230,7 @@ def test_paper_configs_load():
     for name, size, batch in (('paper_256', 256, 32), ('paper_512', 512, 16)):
         cfg = TrainConfig.load(ROOT / 'configs' / f'{name}.toml')
         assert (cfg.size, cfg.batch_size, cfg.steps, cfg.beta1, cfg.beta2, cfg.lr_g) == (size, batch, 200_000, 0., 0.99, 1e-4)
+        assert (cfg.priors, cfg.bfm, cfg.lpips_pretrained) == ('real', '', True)   # the real networks, never stand-ins
 
 
 def test_gradient_clipping_is_applied(tmp_path, data, monkeypatch):
