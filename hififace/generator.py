@@ -15,14 +15,15 @@ from torch import Tensor
 from .bfm import FUSED_DIMS
 
 # %% auto #0
-__all__ = ['SFF_VARIANTS', 'IMAGE_HEAD_GAIN', 'HifiFaceConfig', 'AdaIN', 'ResBlock', 'Encoder', 'Decoder', 'GeneratorOutput',
-           'SFF', 'init_weights', 'Generator', 'blend_baseline', 'shape_trace']
+__all__ = ['SIZES', 'SFF_VARIANTS', 'IMAGE_HEAD_GAIN', 'HifiFaceConfig', 'AdaIN', 'ResBlock', 'Encoder', 'Decoder',
+           'GeneratorOutput', 'SFF', 'init_weights', 'Generator', 'blend_baseline', 'shape_trace']
 
 # %% ../nbs/03_generator.ipynb #8fd67809
 @dataclass
 class HifiFaceConfig:
     "Everything that shapes the networks; the defaults are the paper's 256 model."
-    size: int = 256          # image size: 256, or 512 (Ours-512: one more block in the encoder and in F_up)
+    size: int = 256          # image size: 256, 512 (Ours-512: one more block in the encoder and in F_up), or 128, 64
+                             # (HifiFace-mini: the 256 modules on a smaller image, every feature map S/256 as large)
     base: int = 64           # channel unit; every width is a multiple of it, so tests can shrink the model
     sid_layout: str = 'paper'  # c_fuse layout: 'paper' (v_sid 662) or 'full' (769, the re-implementations)
     n3d: bool = False        # ablation Ours-n3d: v_sid = v_id only (512), no 3D coefficients
@@ -30,7 +31,7 @@ class HifiFaceConfig:
     d_max: int = 512         # widest discriminator layer (scaled by base / 64)
 
     def __post_init__(self):
-        if self.size not in (256, 512): raise ValueError(f'size must be 256 or 512, got {self.size}')
+        if self.size not in SIZES: raise ValueError(f'size must be one of {SIZES} (the paper: 256 or 512), got {self.size}')
         if self.sid_layout not in FUSED_DIMS: raise ValueError(f'sid_layout must be one of {list(FUSED_DIMS)}, got {self.sid_layout!r}')
         if self.sff not in SFF_VARIANTS: raise ValueError(f'sff must be one of {list(SFF_VARIANTS)}, got {self.sff!r}')
         if self.base < 1: raise ValueError(f'base must be a positive channel count, got {self.base}')
@@ -38,6 +39,9 @@ class HifiFaceConfig:
     @property
     def sid_dim(self) -> int: return 512 if self.n3d else FUSED_DIMS[self.sid_layout] + 512
     def ch(self, mult: float) -> int: return max(1, int(self.base * mult))
+
+
+SIZES = (64, 128, 256, 512)
 
 
 SFF_VARIANTS = {  # feature-level fusion, image-level fusion
@@ -83,7 +87,7 @@ class ResBlock(nn.Module):
 
 # %% ../nbs/03_generator.ipynb #c8e07268
 class Encoder(nn.Module):
-    "I_t → z_enc (4·base × 64 × 64) and the bottleneck (8·base × 8 × 8); InstanceNorm res-blocks."
+    "I_t → z_enc (4·base × 64 × 64) and the bottleneck (8·base × 8 × 8) at 256 and 512 (S/4 and S/32 below); InstanceNorm res-blocks."
     def __init__(self, cfg: HifiFaceConfig):
         super().__init__()
         c = cfg.ch
@@ -102,7 +106,7 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    "Bottleneck and v_sid → z_dec (4·base × 64 × 64); AdaIN res-blocks."
+    "Bottleneck and v_sid → z_dec (4·base × 64 × 64, S/4 below 256); AdaIN res-blocks."
     def __init__(self, cfg: HifiFaceConfig):
         super().__init__()
         c, d = cfg.ch, cfg.sid_dim
@@ -117,9 +121,9 @@ class Decoder(nn.Module):
 class GeneratorOutput(NamedTuple):
     "What the generator returns (all in the image convention: RGB in [-1, 1], masks in [0, 1])."
     I_r: Tensor    # (B, 3, S, S) the result: M_r ⊙ I_out + (1 − M_r) ⊙ I_t
-    I_low: Tensor  # (B, 3, 64, 64) the low-resolution result
+    I_low: Tensor  # (B, 3, L, L) the low-resolution result: L = 64 at 256 and 512, S/4 at 64 and 128
     M_r: Tensor    # (B, 1, S, S) the full-resolution face mask
-    M_low: Tensor  # (B, 1, 64, 64) the low-resolution face mask
+    M_low: Tensor  # (B, 1, L, L) the low-resolution face mask
     I_out: Tensor  # (B, 3, S, S) the generated face before blending
 
 
