@@ -197,8 +197,8 @@ PRIOR_DEFAULTS = {
     'f3d': PriorConfig('f3d', width=16, res=64, identities=1200, per_identity=12, steps=2200, batch_size=64),
     'fid': PriorConfig('fid', width=16, res=56, identities=1000, per_identity=12, steps=700, batch_size=128, seed=1),
     'parser': PriorConfig('parser', width=8, res=64, identities=400, per_identity=10, steps=1200, batch_size=32, seed=2),
-    'evaluator': PriorConfig('evaluator', width=24, res=48, identities=1000, per_identity=12, first_identity=100_000,
-                             steps=700, batch_size=128, margin=0.35, seed=3),
+    'evaluator': PriorConfig('evaluator', width=24, res=48, identities=2000, per_identity=12, first_identity=100_000,
+                             steps=1100, batch_size=128, margin=0.35, seed=3),
 }
 
 
