@@ -840,7 +840,7 @@ def synth_cli(argv=None):
     ap.add_argument('out', help='output folder (must be new or empty, or an earlier hififace-synth output with --overwrite)')
     ap.add_argument('--identities', type=int, default=100, help='identities in the bank (default: 100)')
     ap.add_argument('--per-identity', type=int, default=10, help='images per identity (default: 10)')
-    ap.add_argument('--size', type=int, default=128, help=f'crop size, one of {SYNTH_SIZES} (default: 128; hififace-train needs 256)')
+    ap.add_argument('--size', type=int, default=128, help=f'crop size, one of {SYNTH_SIZES} (default: 128; hififace-train takes 64, 128 and 256)')
     ap.add_argument('--seed', type=int, default=0, help='the world: the same seed gives the same identities and images')
     ap.add_argument('--heldout', type=float, default=0.2, help='held-out identities: a fraction in [0, 1) or a count (default: 0.2)')
     ap.add_argument('--occluders', type=float, default=0.3, help='share of images with an occluder (default: 0.3)')
