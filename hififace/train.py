@@ -33,6 +33,7 @@ __all__ = ['PRIORS', 'VGG16_URL', 'PROVENANCE', 'MODEL_FIELDS', 'TrainConfig', '
 
 # %% ../nbs/06b_train.ipynb #8a7faac8
 PRIORS = {'real': "the pretrained F_3d and F_id from $HIFIFACE_WEIGHTS (required)",
+          'mini': 'the mini F_3d and F_id trained on SynthFaces (hififace.priors, data/priors/): meaningful on SynthFaces only',
           'random': 'randomly initialised F_3d and F_id: for tests and code demos only, the results mean nothing'}
 
 
@@ -62,10 +63,13 @@ class TrainConfig:
     compile: bool = False
     num_workers: int = 4
     # frozen parts: a real run refuses to start without their files (see `check_pretrained`)
-    priors: str = 'real'           # F_3d and F_id: 'real' (files in $HIFIFACE_WEIGHTS) or 'random' (tests and code demos only)
+    priors: str = 'real'           # F_3d and F_id: 'real' (files in $HIFIFACE_WEIGHTS), 'mini' (the mini priors of
+                                   # hififace.priors: SynthFaces only) or 'random' (tests and code demos only)
     bfm: str = ''                  # L_shape's face model: '' = $HIFIFACE_WEIGHTS/BFM_model_front.mat, 'mini' = the project's
-                                   # mini face model (tests, demos, the mini world), or a path to a BFM_model_front.mat
-    arcface: str = 'arcface_r100'  # F_id: 'arcface_r100' (the re-implementations' choice) or 'arcface_r50'
+                                   # mini face model (tests, demos, the mini world; priors='mini' needs it), or a path to a
+                                   # BFM_model_front.mat
+    arcface: str = 'arcface_r100'  # F_id with priors='real' (or 'random'): 'arcface_r100' (the re-implementations' choice) or
+                                   # 'arcface_r50'; irrelevant with priors='mini' (F_id is then the mini MiniIResNet)
     lpips_pretrained: bool = True  # False only for offline tests: a random VGG, not perceptual
     # bookkeeping
     seed: int = 0
@@ -84,6 +88,10 @@ class TrainConfig:
         if self.arcface not in ('arcface_r100', 'arcface_r50'):
             raise ValueError(f"arcface must be 'arcface_r100' or 'arcface_r50', got {self.arcface!r}")
         self.model(); self.weights()
+        if self.priors == 'mini' and self.bfm != 'mini' and not self.n3d and self.weights().shape != 0:
+            raise ValueError(f"priors='mini' needs bfm='mini': the mini F_3d predicts coefficients of the mini face model, "
+                             f"so L_shape must project them with it (got bfm={self.bfm!r}; or switch L_shape off with n3d=true "
+                             f"or loss_weights={{shape=0}})")
 
     def weights(self) -> LossWeights:
         bad = set(self.loss_weights) - {f.name for f in fields(LossWeights)}
@@ -127,6 +135,14 @@ def uses_shape_loss(cfg: TrainConfig) -> bool:
 def required_files(cfg: TrainConfig) -> list[tuple[str, Path, str]]:
     "The pretrained files a run of `cfg` reads: (what it is, where it goes, where to get it)."
     need = []
+    if cfg.priors == 'mini':
+        from hififace.priors import PRIOR_FILES, priors_dir
+        what = {'f3d': 'F_3d: the mini prior MiniReconNet, trained on SynthFaces',
+                'fid': 'F_id: the mini prior MiniIResNet, trained on SynthFaces'}
+        for kind in ([] if cfg.n3d else ['f3d']) + ['fid']:          # Ours-n3d never reads F_3d's coefficients
+            need.append((what[kind], priors_dir() / PRIOR_FILES[kind],
+                         f'The repository ships it in data/priors/ ($HIFIFACE_PRIORS moves the folder); rebuild it with '
+                         f'`hififace-train-prior {kind} --out {priors_dir()}` (5 to 15 min on a CPU).'))
     if cfg.priors == 'real':
         for name in ([] if cfg.n3d else ['f3d']) + [cfg.arcface]:     # Ours-n3d never reads F_3d's coefficients
             need.append((PRETRAINED[name].what, weights_path(name), f'Get it from {PRETRAINED[name].source}.'))
@@ -172,8 +188,12 @@ def check_pretrained(cfg: TrainConfig, fetch: bool = True, # download LPIPS's VG
         else: missing = [(missing[0][0], missing[0][1], f'The download from {VGG16_URL} failed ({why}): download it '
                                                         f'yourself and put it there.')]
     if missing:
+        where = f"$HIFIFACE_WEIGHTS is '{weights_dir()}'"
+        if cfg.priors == 'mini':
+            from hififace.priors import priors_dir
+            where += f", $HIFIFACE_PRIORS '{priors_dir()}'"
         raise MissingPretrained('this training configuration', missing,
-            f"$HIFIFACE_WEIGHTS is '{weights_dir()}'. Only to try the code (tests and demos: the results mean nothing), "
+            f"{where}. Only to try the code (tests and demos: the results mean nothing), "
             f"opt in to stand-ins explicitly: --set priors='random' bfm='mini' lpips_pretrained=false")
     return [n[1] for n in need]
 
@@ -312,8 +332,9 @@ class Trainer:
         if amp not in ('bf16', 'fp16', 'off'): raise ValueError(f"amp must be 'auto', 'bf16', 'fp16' or 'off', got {cfg.amp!r}")
         self.amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'off': None}[amp]
         self.data = FacePairs(cfg.data, cfg.size, cfg.same_prob, cfg.seed, verbose=self.rank == 0)
-        # --- models: identical initialisation on every process
-        torch.manual_seed(cfg.seed)
+        # --- models: identical initialisation on every process; Python's and NumPy's generators seeded too, so that two
+        # runs of one config hold the same random state at every step (checkpoints compare bit for bit)
+        torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
         mcfg = cfg.model()
         self.G, self.D = Generator(mcfg).to(self.device), Discriminator(mcfg).to(self.device)
         self.extractor = self._extractor().to(self.device)
@@ -342,8 +363,14 @@ class Trainer:
         if self.rank == 0: print(msg, flush=True)
 
     def _extractor(self) -> ShapeAwareIdentityExtractor:
-        "F_3d and F_id: the pretrained files (checked before), or random ones where the config opts in."
+        "F_3d and F_id: the pretrained files or the mini priors (both checked before), or random ones where the config opts in."
         cfg, depth = self.cfg, 100 if self.cfg.arcface == 'arcface_r100' else 50
+        if cfg.priors == 'mini':
+            from hififace.priors import MiniReconNet, load_prior, priors_dir
+            self._say(f"hififace-train: priors='mini': F_3d and F_id are the MINI PRIORS trained on SynthFaces ({priors_dir()}): "
+                      f"meaningful on SynthFaces only, not on photographs")
+            f3d = MiniReconNet() if cfg.n3d else load_prior('f3d')                  # n3d: F_3d is never read
+            return ShapeAwareIdentityExtractor(f3d, load_prior('fid'), cfg.sid_layout)
         if cfg.priors == 'random':
             self._say("hififace-train: priors='random': F_3d and F_id are RANDOMLY INITIALISED; v_sid, L_id and L_shape "
                       "mean nothing (tests and code demos only, never a real run)")
@@ -487,7 +514,7 @@ def fit(self: Trainer, steps: int | None = None, # stop at this global step (def
     loader = torch.utils.data.DataLoader(
         self.data, batch_sampler=step_batches(len(self.data), cfg.batch_size, self.step, cfg.seed, self.rank, self.world),
         num_workers=cfg.num_workers, collate_fn=collate, pin_memory=self.device.type == 'cuda',
-        worker_init_fn=_worker_ignores_signals)
+        worker_init_fn=_worker_ignores_signals, generator=torch.Generator().manual_seed(cfg.seed))  # own generator: see above
     handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     log_file = self.out / 'log.csv'
     if self.rank == 0: self.out.mkdir(parents=True, exist_ok=True)
