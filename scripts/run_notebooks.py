@@ -7,10 +7,11 @@ For each `nbs/NN_name.ipynb` this writes `OUT/NN_name.ipynb` (with outputs) and 
 In the HTML copies, as on nbdev's pages, `#| hide` cells are left out and `#| echo: false` cells show only
 their output.
 """
-import argparse, sys, time
+import argparse, os, sys, tempfile, time
 from pathlib import Path
 
 import nbformat
+from traitlets.config import Config
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
@@ -60,9 +61,14 @@ def execute(nb_path, out_dir, flags, timeout):
             note = f'# not run here: this cell needs the `{f}` flag (make notebooks FLAGS="{f}")\n'
             nb.cells[i] = nbformat.v4.new_raw_cell(note + cell.source)
             skipped.append(i)
-    client = NotebookClient(nb, timeout=timeout, kernel_name='python3',
-                            resources={'metadata': {'path': str(nb_path.parent)}})
-    client.execute()
+    # IPC (Unix sockets) rather than the default TCP on localhost: the kernel then has no unencrypted network port,
+    # and does not print ipykernel's warning about one for every notebook
+    # (an absolute socket path: the kernel runs in the notebook's folder, the client here)
+    with tempfile.TemporaryDirectory(prefix='hififace-kernel-') as sockets:
+        ipc = Config({'KernelManager': {'transport': 'ipc', 'ip': os.path.join(sockets, 'kernel')}})
+        client = NotebookClient(nb, timeout=timeout, kernel_name='python3', config=ipc,   # it starts and stops the kernel
+                                resources={'metadata': {'path': str(nb_path.parent)}})
+        client.execute()
     out_ipynb = out_dir / nb_path.name
     nbformat.write(nb, out_ipynb)
     tag_for_html(nb)

@@ -16,12 +16,15 @@ def test_runner_writes_copies_and_skips_flagged_cells(tmp_path):
     _nb(tmp_path / 'a.ipynb', [
         'import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0]); plt.show()',
         '#| cuda\nraise RuntimeError("a cuda cell must not run without the flag")',
-        'print("after the flagged cell")'])
+        'print("after the flagged cell")',
+        'from ipykernel.kernelapp import IPKernelApp\nprint("kernel transport:", IPKernelApp.instance().transport)'])
     r = subprocess.run([sys.executable, str(ROOT / 'scripts/run_notebooks.py'), '--out', str(tmp_path / 'out'),
                         str(tmp_path / 'a.ipynb')], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     html = (tmp_path / 'out' / 'a.html').read_text()
     assert 'data:image/png;base64' in html and 'after the flagged cell' in html
+    # the kernel talks over Unix sockets, so ipykernel prints no warning about unencrypted TCP (nor any other)
+    assert 'kernel transport: ipc' in html and 'WARNING' not in r.stdout + r.stderr
     done = nbformat.read(tmp_path / 'out' / 'a.ipynb', as_version=4)
     assert done.cells[1].cell_type == 'raw' and 'needs the `cuda` flag' in done.cells[1].source
 
