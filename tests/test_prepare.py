@@ -50,7 +50,8 @@ def test_landmark_masks_offline_report_and_resume(tmp_path, src):
     assert 0.2 < cover < 0.7, cover                                       # a face region, not empty, not everything
     rep = json.loads((out / 'prepare_report.json').read_text())
     assert rep['mask'] == 'landmarks' and rep['mask_methods'] == {'hopper/1.jpg': 'landmarks'}
-    assert rep['unreadable'] == ['junk/x.jpg']
+    assert rep['unreadable'] == ['junk/x.jpg: the JPEG data is truncated or damaged (14 bytes; Pillow: it cannot identify the format)']
+    assert 'unreadable: junk/x.jpg: the JPEG data is truncated' in r.stdout          # the loader's reason, on the console too
     r2 = prepare(src, out, '--mask', 'landmarks', weights=tmp_path / 'no-weights')
     assert '1 done before' in r2.stdout and '0 written' in r2.stdout and '0 redone' in r2.stdout
 
