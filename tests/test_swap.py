@@ -1,0 +1,145 @@
+"Command-line face swapping (`hififace swap`): bad input gives one line, exit status 2, no traceback and no output file."
+import json, subprocess, sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hififace.swap import swap_cli, synth_scene, write_scene
+
+
+@pytest.fixture(scope='module')
+def scenes(tmp_path_factory):
+    d = tmp_path_factory.mktemp('scenes')
+    src = write_scene(d / 'src.png', *synth_scene([4010], 1))
+    tgt = write_scene(d / 'tgt.png', *synth_scene([4021, 4034], 2))
+    return d, src, tgt
+
+
+def run_cli(args, capsys) -> tuple[int, str, str]:
+    "swap_cli in this process: (exit status, stdout, stderr)."
+    try: swap_cli([str(a) for a in args]); code = 0
+    except SystemExit as e: code = e.code if isinstance(e.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def assert_refused(args, out: Path, capsys, *words):
+    code, _, err = run_cli(args, capsys)
+    assert code == 2, (code, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('hififace swap: error: '), err
+    assert 'Traceback' not in err
+    for w in words: assert w.lower() in err.lower(), (w, err)
+    assert not out.exists(), f'{out} was written'
+    assert not list(out.parent.glob(f'.{out.name}*')) and not list(out.parent.glob(f'{out.name}.*tmp*')), 'a temporary file was left'
+
+
+def mini_args(src, tgt, out, *more): return ['--source', src, '--target', tgt, '--out', out, '--weights', 'mini', '--quiet', *more]
+
+
+def test_mini_swap_writes_a_marked_image(scenes, capsys):
+    from hififace.media import read_provenance
+    d, src, tgt = scenes
+    out = d / 'out.png'
+    code, so, err = run_cli(mini_args(src, tgt, out, '--face', 'all'), capsys)
+    assert code == 0, err
+    assert '2 face(s) swapped' in so
+    img, orig = np.asarray(Image.open(out).convert('RGB')), np.asarray(Image.open(tgt).convert('RGB'))
+    assert img.shape == orig.shape and (img != orig).any()
+    mark = read_provenance(out)
+    assert mark['synthetic'] and mark['untrained'] is False and mark['source'] == 'src.png'
+
+
+@pytest.mark.parametrize('case', ['missing', 'empty', 'truncated', 'text', 'directory'])
+def test_bad_target_files(scenes, tmp_path, capsys, case):
+    _, src, tgt = scenes
+    bad = tmp_path / 'bad.png'
+    if case == 'empty': bad.write_bytes(b'')
+    if case == 'truncated': bad.write_bytes(tgt.read_bytes()[:len(tgt.read_bytes()) // 2])
+    if case == 'text': bad.write_text('this is not an image\n')
+    if case == 'directory': bad.mkdir()
+    words = {'missing': ['not a file'], 'directory': ['not a file'], 'empty': ['empty'], 'truncated': ['bad.png'], 'text': ['bad.png']}[case]
+    assert_refused(mini_args(src, bad, tmp_path / 'out.png'), tmp_path / 'out.png', capsys, *words)
+
+
+def test_bad_source_and_options(scenes, tmp_path, capsys):
+    d, src, tgt = scenes
+    out = tmp_path / 'out.png'
+    (tmp_path / 'empty.jpg').write_bytes(b'')
+    assert_refused(mini_args(tmp_path / 'empty.jpg', tgt, out), out, capsys, 'empty')
+    assert_refused(mini_args(src, tgt, tmp_path / 'out.gif'), tmp_path / 'out.gif', capsys, '.png')
+    assert_refused(mini_args(src, tgt, tmp_path / 'no' / 'out.png'), tmp_path / 'no' / 'out.png', capsys, 'does not exist')
+    assert_refused(mini_args(src, tgt, out, '--face', '5'), out, capsys, 'index 5', '2 face')
+    code, _, err = run_cli(mini_args(src, tgt, tgt), capsys)          # never overwrite the target
+    assert code == 2 and 'overwrite' in err
+
+
+def test_no_face_and_face_too_small(scenes, tmp_path, capsys):
+    _, src, _ = scenes
+    flat = tmp_path / 'flat.png'
+    Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(flat)
+    assert_refused(mini_args(src, flat, tmp_path / 'o.png'), tmp_path / 'o.png', capsys, 'no face')
+    tiny = write_scene(tmp_path / 'tiny.png', *synth_scene([4021], 2, scale=0.3, height=120))
+    assert_refused(mini_args(src, tiny, tmp_path / 'o.png'), tmp_path / 'o.png', capsys, 'px wide')
+
+
+def test_missing_weights_lists_files(scenes, tmp_path, capsys):
+    _, src, tgt = scenes
+    out = tmp_path / 'o.png'
+    code, _, err = run_cli(['--source', src, '--target', tgt, '--out', out, '--weights', tmp_path], capsys)
+    assert code == 2 and 'Traceback' not in err and not out.exists()
+    for f in ('hififace_256.safetensors', 'epoch_20.pth', 'backbone.pth', '--random-weights'): assert f in err
+
+
+def test_console_script_help_and_random_weights(tmp_path):
+    "The installed command: help states the intended uses; a real photo with random weights is swapped and marked untrained."
+    from matplotlib import cbook
+    from hififace.media import read_provenance
+    exe = Path(sys.executable).with_name('hififace')
+    h = subprocess.run([exe, 'swap', '--help'], capture_output=True, text=True)
+    assert h.returncode == 0 and 'research, education' in h.stdout and 'forgery-detection' in h.stdout
+    hopper = cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)
+    out = tmp_path / 'hopper_swapped.jpg'
+    p = subprocess.run([exe, 'swap', '--source', hopper, '--target', hopper, '--out', out, '--random-weights', '--quiet'],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert 'UNTRAINED' in p.stdout
+    mark = read_provenance(out)
+    assert mark['synthetic'] and mark['untrained'] is True
+
+
+def test_video_swap_and_bad_videos(scenes, tmp_path, capsys):
+    "A SynthFaces clip is swapped frame by frame (audio kept, mark in the container); bad videos are refused cleanly."
+    from hififace.media import make_test_video, read_provenance, video_info
+    from hififace.swap import synth_clip, write_clip
+    _, src, _ = scenes
+    frames, truth = synth_clip(frames=16, faceless=2)
+    clip = write_clip(tmp_path / 'clip.mp4', frames, truth)
+    out = tmp_path / 'out.mp4'
+    code, so, err = run_cli(mini_args(src, clip, out), capsys)
+    assert code == 0, err
+    assert '12 of 16 frames swapped' in so
+    assert video_info(out).n_frames == 16 and read_provenance(out)['synthetic']
+    # a clip with audio and no face at all: refused after reading it, nothing written
+    shapes = make_test_video(tmp_path / 'shapes.mp4', n=12, width=64, height=48, audio=True)
+    assert_refused(mini_args(src, shapes, tmp_path / 'o1.mp4'), tmp_path / 'o1.mp4', capsys, 'no face', '12 frames')
+    (tmp_path / 'text.mp4').write_text('not a video\n')
+    assert_refused(mini_args(src, tmp_path / 'text.mp4', tmp_path / 'o2.mp4'), tmp_path / 'o2.mp4', capsys, 'text.mp4')
+    (tmp_path / 'empty.mp4').write_bytes(b'')
+    assert_refused(mini_args(src, tmp_path / 'empty.mp4', tmp_path / 'o3.mp4'), tmp_path / 'o3.mp4', capsys, 'empty')
+    assert_refused(mini_args(src, clip, tmp_path / 'o4.png'), tmp_path / 'o4.png', capsys, '.mp4')   # a video target needs a video out
+
+
+def test_reference_picks_the_face_of_that_person(scenes, tmp_path, capsys):
+    "--reference: of two target faces, only the one most like the person in the reference photo is swapped."
+    d, src, tgt = scenes
+    ref = write_scene(tmp_path / 'ref.png', *synth_scene([4034], 5))         # another picture of the right-hand person
+    out = tmp_path / 'out.png'
+    code, so, err = run_cli(mini_args(src, tgt, out, '--reference', ref), capsys)
+    assert code == 0, err
+    img, orig = np.asarray(Image.open(out).convert('RGB')), np.asarray(Image.open(tgt).convert('RGB'))
+    changed = (img != orig).any(-1)
+    half = orig.shape[1] // 2
+    assert changed[:, half:].sum() > 1000 and changed[:, :half].sum() == 0
