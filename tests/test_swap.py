@@ -72,6 +72,7 @@ def test_bad_source_and_options(scenes, tmp_path, capsys):
     assert_refused(mini_args(src, tgt, tmp_path / 'out.gif'), tmp_path / 'out.gif', capsys, '.png')
     assert_refused(mini_args(src, tgt, tmp_path / 'no' / 'out.png'), tmp_path / 'no' / 'out.png', capsys, 'does not exist')
     assert_refused(mini_args(src, tgt, out, '--face', '5'), out, capsys, 'index 5', '2 face')
+    assert_refused(mini_args(src, tgt, out, '--face', 'abc'), out, capsys, "'largest', 'all' or a face index")
     code, _, err = run_cli(mini_args(src, tgt, tgt), capsys)          # never overwrite the target
     assert code == 2 and 'overwrite' in err
 
