@@ -310,7 +310,7 @@ class InterpolationApp:
         "An uploaded image as an aligned crop of the generator's size (ValueError saying why not)."
         from hififace.align import as_rgb_uint8, detect_and_align, get_detector
         try: img = as_rgb_uint8(io.BytesIO(data))
-        except ValueError: raise ValueError('not an image file that PIL can read: expected PNG, JPEG, BMP, WebP, ...') from None
+        except ValueError as e: raise ValueError(f"the upload is not a readable image: {getattr(e, 'reason', e)}") from None   # the loader's reason
         if kind == 'crop':
             h, w = img.shape[:2]
             if h != w: raise ValueError(f'an aligned crop must be square, got {w}x{h}: choose "photo" to detect and align the face')
