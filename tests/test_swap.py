@@ -119,10 +119,16 @@ def test_video_swap_and_bad_videos(scenes, tmp_path, capsys):
     frames, truth = synth_clip(frames=16, faceless=2)
     clip = write_clip(tmp_path / 'clip.mp4', frames, truth)
     out = tmp_path / 'out.mp4'
-    code, so, err = run_cli(mini_args(src, clip, out), capsys)
+    from hififace.media import ffmpeg_exe
+    with_audio = tmp_path / 'clip_audio.mp4'                          # the same clip with a 440 Hz tone
+    subprocess.run([ffmpeg_exe(), '-v', 'error', '-i', clip, '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1',
+                    '-c:v', 'copy', '-c:a', 'aac', '-shortest', with_audio], check=True)
+    with_audio.with_suffix('.json').write_text(clip.with_suffix('.json').read_text())
+    code, so, err = run_cli(mini_args(src, with_audio, out), capsys)
     assert code == 0, err
     assert '12 of 16 frames swapped' in so
-    assert video_info(out).n_frames == 16 and read_provenance(out)['synthetic']
+    info = video_info(out)
+    assert info.n_frames == 16 and info.has_audio and read_provenance(out)['synthetic']
     # a clip with audio and no face at all: refused after reading it, nothing written
     shapes = make_test_video(tmp_path / 'shapes.mp4', n=12, width=64, height=48, audio=True)
     assert_refused(mini_args(src, shapes, tmp_path / 'o1.mp4'), tmp_path / 'o1.mp4', capsys, 'no face', '12 frames')
