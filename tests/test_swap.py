@@ -150,3 +150,38 @@ def test_reference_picks_the_face_of_that_person(scenes, tmp_path, capsys):
     changed = (img != orig).any(-1)
     half = orig.shape[1] // 2
     assert changed[:, half:].sum() > 1000 and changed[:, :half].sum() == 0
+
+
+def test_a_real_weights_folder_loads_strictly_and_swaps(tmp_path):
+    "The path users take: generator + F_3d + F_id (+ BiSeNet) files in --weights DIR, each loaded strictly, then a swap."
+    import dataclasses, json as _json
+    import torch
+    from matplotlib import cbook
+    from safetensors.torch import save_file
+    from hififace.generator import Generator
+    from hififace.media import read_provenance
+    from hififace.sid import BiSeNet, IResNet, ReconNet
+    from hififace.swap import Swapper
+    from hififace.train import TrainConfig
+    torch.manual_seed(0)
+    cfg = TrainConfig(size=256, base=8)                                  # a narrow generator: the layout is what is tested
+    G = Generator(cfg.model())
+    meta = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ('data', 'out')}
+    save_file({k: v.contiguous() for k, v in G.state_dict().items()}, str(tmp_path / 'hififace_256.safetensors'),
+              metadata={'hififace_mini': _json.dumps(dict(name='test', step=0, config=meta))})
+    f3d, fid, bis = ReconNet(), IResNet(100), BiSeNet()
+    torch.save({'net_recon': f3d.state_dict()}, tmp_path / 'epoch_20.pth')
+    (tmp_path / 'ms1mv3_arcface_r100_fp16').mkdir()
+    torch.save(fid.state_dict(), tmp_path / 'ms1mv3_arcface_r100_fp16' / 'backbone.pth')
+    torch.save(bis.state_dict(), tmp_path / '79999_iter.pth')
+    sw = Swapper.pretrained(tmp_path)
+    assert sw.untrained is False and sw.parser is not None and 'hififace_256.safetensors' in sw.name
+    for mine, ref in ((sw.G, G), (sw.extractor.f3d, f3d), (sw.extractor.fid, fid), (sw.parser.net, bis)):
+        for k, v in ref.state_dict().items(): assert torch.equal(mine.state_dict()[k], v), k
+    hopper = cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)
+    out = tmp_path / 'out.png'
+    p = subprocess.run([Path(sys.executable).with_name('hififace'), 'swap', '--source', hopper, '--target', hopper, '--out', out,
+                        '--weights', tmp_path, '--blend', 'blend-t', '--quiet'], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    mark = read_provenance(out)
+    assert mark['untrained'] is False and mark['blend'] == 'blend-t' and 'hififace_256.safetensors' in mark['weights']
