@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_losses.ipynb #3ce3484c
 from __future__ import annotations
-import sys
+import sys, warnings
 from dataclasses import dataclass
 
 import torch
@@ -45,7 +45,9 @@ class LPIPS(nn.Module):
         import_torchvision()
         import lpips
         self.pretrained_backbone = pretrained_backbone
-        self.net = lpips.LPIPS(net='vgg', pnet_rand=not pretrained_backbone, verbose=False).eval().requires_grad_(False)
+        with warnings.catch_warnings():   # lpips 0.1.4 calls torchvision's vgg16(pretrained=...), deprecated since 0.13: not ours to fix
+            warnings.filterwarnings('ignore', message=r"(The parameter 'pretrained'|Arguments other than a weight enum)", category=UserWarning)
+            self.net = lpips.LPIPS(net='vgg', pnet_rand=not pretrained_backbone, verbose=False).eval().requires_grad_(False)
 
     def train(self, mode: bool = True): return super().train(False)
 
