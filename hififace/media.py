@@ -449,14 +449,15 @@ class LandmarkSmoother:
                  d_cutoff: float = 1.,            # Hz, cutoff of the speed estimates
                  max_distance: float = 0.5,       # a face further than this many face sizes from every track's
                                                   # predicted centre starts a new track
+                 max_missed: int = 2,             # frames in a row a track may find no face before it ends (detector misses)
                 ):
-        self.fps, self.max_distance = fps, max_distance
+        self.fps, self.max_distance, self.max_missed = fps, max_distance, max_missed
         self.pos_args, self.shape_args = (min_cutoff, beta, d_cutoff), (shape_min_cutoff, shape_beta, d_cutoff)
         self.reset()
 
     def reset(self):
         "Forget every track (call between videos, or at a cut)."
-        self.tracks, self.next_id, self.calls, self.track_ids = {}, 0, 0, []
+        self.tracks, self.missed, self.next_id, self.calls, self.track_ids = {}, {}, 0, 0, []
 
     @staticmethod
     def _points(face) -> np.ndarray:            # (70, 2): the 68 landmarks, then the box corners
@@ -487,7 +488,7 @@ class LandmarkSmoother:
     def __call__(self, faces: list,             # this frame's `DetectedFace`s: any number, any order
                  t: float | None = None,        # time in seconds (default: number of calls so far / fps)
                 ) -> list:                      # smoothed `DetectedFace`s, same order; their track ids: `self.track_ids`
-        "Smooth one frame's faces; a track that finds no face in this frame ends."
+        "Smooth one frame's faces; a track that finds no face for more than `max_missed` frames in a row ends."
         t = self.calls / self.fps if t is None else t
         self.calls += 1
         out, self.track_ids = [], []
@@ -502,6 +503,8 @@ class LandmarkSmoother:
             sm = pos(c, t, size) + shape(p - c, t, size)                                    # (70, 2)
             out.append(DetectedFace(box=sm[68:].reshape(4), landmarks=sm[:68], score=face.score))
             self.track_ids.append(k)
-        self.tracks = {k: v for k, v in self.tracks.items() if k in self.track_ids}
+        self.missed = {k: 0 if k in self.track_ids else self.missed.get(k, 0) + 1 for k in self.tracks}
+        self.tracks = {k: v for k, v in self.tracks.items() if self.missed[k] <= self.max_missed}
+        self.missed = {k: m for k, m in self.missed.items() if k in self.tracks}
         return out
 

@@ -266,13 +266,32 @@ def test_crossing_faces_keep_their_tracks():
 
 
 def test_tracks_end_when_faces_disappear():
-    sm = LandmarkSmoother(fps=30)
+    sm = LandmarkSmoother(fps=30, max_missed=0)
     for i in range(5): sm([detect(np.array([200. + i, 200.]))])
     assert sm.track_ids == [0] and sm([]) == [] and sm.tracks == {}
     f = detect(np.array([205., 200.]))
     assert np.allclose(sm([f])[0].landmarks, f.landmarks) and sm.track_ids == [1]
     far = [detect(np.array([205., 200.])), detect(np.array([600., 200.]))]  # a second face far away: a new track
     sm(far); assert sm.track_ids == [1, 2]
+
+
+def test_a_frame_or_two_without_the_face_keeps_its_track():
+    "A detector miss does not restart smoothing: the track survives max_missed frames, then ends."
+    t = np.arange(90) / 30
+    path = np.stack([320 + 60 * np.sin(2 * np.pi * 0.3 * t), 240 + 0 * t], -1)
+    gaps = {40, 60, 61}                                                      # one miss, then two in a row
+    for max_missed, same_track in ((2, True), (0, False)):
+        sm, ids, errs = LandmarkSmoother(fps=30, max_missed=max_missed), set(), []
+        for i, c in enumerate(path):
+            out = sm([] if i in gaps else [detect(c)], t[i])
+            if out: ids.add(sm.track_ids[0])
+            if i in (41, 62): errs.append(np.linalg.norm(out[0].landmarks - (SHAPE + c), axis=-1).mean())
+        assert (len(ids) == 1) == same_track, (max_missed, ids)
+        if same_track: assert max(errs) < 1.5                                   # still smoothed right after the gaps
+    sm = LandmarkSmoother(fps=30)
+    sm([detect(path[0])])
+    for _ in range(3): sm([])
+    assert sm.tracks == {}                                                    # three misses: more than max_missed
 
 
 def test_one_euro_filter_follows_a_step_and_ignores_noise():
