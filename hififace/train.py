@@ -13,7 +13,6 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from fastcore.basics import patch
-from PIL import Image, PngImagePlugin
 from torch import Tensor
 from tqdm.auto import tqdm
 
@@ -271,15 +270,11 @@ PROVENANCE = ('Synthetic image made with hififace, face-swapping software for re
 
 
 def save_png_with_provenance(img: Tensor, # (3, H, W) in [0, 1]
-                             path):
-    "Write an image that says in its PNG metadata that it is synthetic (the provenance mark of the project's tools)."
-    info = PngImagePlugin.PngInfo()
-    info.add_text('Software', 'hififace'); info.add_text('Description', PROVENANCE)
+                             path):       # a .png file (its folder is created)
+    "Write an image with the provenance mark of the project's tools (`hififace.media.save_image`: PNG text and XMP, atomic)."
+    from hififace.media import save_image   # hififace.media imports this module: import it here
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    arr = (img.clamp(0, 1).permute(1, 2, 0) * 255).round().byte().cpu().numpy()
-    tmp = path.with_name(path.name + '.tmp')
-    Image.fromarray(arr).save(tmp, format='PNG', pnginfo=info)
-    tmp.replace(path)
+    save_image((img.clamp(0, 1).permute(1, 2, 0) * 255).round().byte().cpu().numpy(), path)
 
 # %% ../nbs/06b_train.ipynb #331e6e40
 def step_batches(n_items: int, batch_size: int, start_step: int, seed: int, rank: int = 0, world: int = 1):
