@@ -17,7 +17,7 @@ from torch import Tensor
 from .evaluate import SwapBenchmark, baseline_results, evaluate_swaps, mini_backend, synth_benchmark
 from .generator import Generator, GeneratorOutput
 from .train import TrainConfig, checkpoint_config, load_checkpoint, save_png_with_provenance
-from .weights import sha256sum
+from .weights import read_manifest_file, sha256sum, update_manifest_entry
 
 # %% auto #0
 __all__ = ['MINI_NAMES', 'MINI_ABOUT', 'MINI_MANIFEST', 'FULL_PAIRS', 'SMALL_PAIRS', 'MINI_TOLERANCE', 'mini_dir',
@@ -154,20 +154,14 @@ def reproduce_mini_command(name: str, config: str) -> str:
 
 def update_mini_manifest(directory, name: str, record: dict) -> Path:
     "Write (or replace) one generator's entry in directory/MANIFEST.json."
-    p = Path(directory) / MINI_MANIFEST
-    man = json.loads(p.read_text()) if p.is_file() else {'about': 'HifiFace-mini generators trained on SynthFaces (nbs/08_mini.ipynb)', 'files': {}}
-    man['files'][f'{name}.safetensors'] = record
     order = lambda item: (MINI_NAMES.index(item[0][:-12]) if item[0][:-12] in MINI_NAMES else len(MINI_NAMES), item[0])
-    man['files'] = dict(sorted(man['files'].items(), key=order))               # full, n3d, bare, then any other by name
-    p.write_text(json.dumps(man, indent=1) + '\n')
-    return p
+    return update_manifest_entry(Path(directory) / MINI_MANIFEST, f'{name}.safetensors', record,   # full, n3d, bare, then by name
+                                 'HifiFace-mini generators trained on SynthFaces (nbs/08_mini.ipynb)', order)
 
 
 def read_mini_manifest(directory=None) -> dict:
     "The manifest of the generators in `directory` (default: the shipped ones)."
-    p = Path(directory or mini_dir()) / MINI_MANIFEST
-    if not p.is_file(): raise FileNotFoundError(f"no {MINI_MANIFEST} in '{p.parent}'")
-    return json.loads(p.read_text())
+    return read_manifest_file(Path(directory or mini_dir()) / MINI_MANIFEST)
 
 
 def ship_mini(run: str | Path,    # a hififace-train run folder (checkpoints/, log.csv)

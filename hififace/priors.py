@@ -19,7 +19,7 @@ from .align import crop_112, crop_224, crop_matrices
 from .bfm import ParametricFaceModel, mini_face_model_path
 from .sid import FaceParser, ShapeAwareIdentityExtractor, face_region_mask
 from .synth import SynthFaces
-from .weights import PRETRAINED, sha256sum, weights_path
+from .weights import PRETRAINED, read_manifest_file, sha256sum, update_manifest_entry, weights_path
 
 # %% auto #0
 __all__ = ['PRIOR_KINDS', 'PRIOR_WORLD_SEED', 'WORLD_IDENTITIES', 'HELDOUT_START', 'PRIOR_DEFAULTS', 'PRIOR_ARCHS',
@@ -620,19 +620,13 @@ def prior_record(kind: str, path, cfg: PriorConfig, hist: dict, metrics: dict, m
 
 def update_manifest(directory, kind: str, record: dict) -> Path:
     "Write (or replace) one prior's entry in directory/MANIFEST.json."
-    p = Path(directory) / MANIFEST
-    man = json.loads(p.read_text()) if p.is_file() else {'about': 'Mini priors trained on SynthFaces by hififace.priors (nbs/07b_priors.ipynb)', 'files': {}}
-    man['files'][PRIOR_FILES[kind]] = record
-    man['files'] = dict(sorted(man['files'].items()))
-    p.write_text(json.dumps(man, indent=1) + '\n')
-    return p
+    return update_manifest_entry(Path(directory) / MANIFEST, PRIOR_FILES[kind], record,
+                                 'Mini priors trained on SynthFaces by hififace.priors (nbs/07b_priors.ipynb)')
 
 
 def read_manifest(directory=None) -> dict:
     "The manifest of the priors in `directory` (default: the shipped ones)."
-    p = Path(directory or priors_dir()) / MANIFEST
-    if not p.is_file(): raise FileNotFoundError(f"no {MANIFEST} in '{p.parent}'")
-    return json.loads(p.read_text())
+    return read_manifest_file(Path(directory or priors_dir()) / MANIFEST)
 
 # %% ../nbs/07b_priors.ipynb #0eb585fd
 def train_and_ship(kind: str, out, cfg: PriorConfig | None = None, progress: bool = True,

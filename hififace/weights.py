@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_weights.ipynb #1215a23a
 from __future__ import annotations
-import hashlib, os, pickle
+import hashlib, json, os, pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import torch.nn as nn
 
 # %% auto #0
 __all__ = ['PRETRAINED', 'PretrainedFile', 'count_tensors', 'weights_dir', 'weights_path', 'load_pretrained', 'build_pretrained',
-           'sha256sum']
+           'sha256sum', 'update_manifest_entry', 'read_manifest_file']
 
 # %% ../nbs/02a_weights.ipynb #fb0e160c
 @dataclass(frozen=True)
@@ -116,3 +116,27 @@ def sha256sum(path) -> str:
     with open(path, 'rb') as f:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
+
+# %% ../nbs/02a_weights.ipynb #16bdf491
+def update_manifest_entry(path,            # the MANIFEST.json (created if absent)
+                          file: str,       # the entry's key: the shipped file's name
+                          record: dict,    # what the manifest says of it
+                          about: str,      # the manifest's 'about' line, if it is created here
+                          key=None,        # sort key of (file, record) items; default: by file name
+                         ) -> Path:
+    "Write (or replace) one file's entry in a manifest, entries kept in order; atomically (temporary file, then rename)."
+    path = Path(path)
+    man = json.loads(path.read_text()) if path.is_file() else {'about': about, 'files': {}}
+    man['files'][file] = record
+    man['files'] = dict(sorted(man['files'].items(), key=key))
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_text(json.dumps(man, indent=1) + '\n')
+    tmp.replace(path)
+    return path
+
+
+def read_manifest_file(path) -> dict:
+    "A manifest written by `update_manifest_entry` (FileNotFoundError naming the folder if there is none)."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no {path.name} in '{path.parent}'")
+    return json.loads(path.read_text())
