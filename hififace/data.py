@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image, PngImagePlugin
 from torch import Tensor
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
+from .weights import progress_bar
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'MASK_SUFFIX', 'MASK_TAG', 'MASK_METHODS', 'mask_path', 'mask_method', 'IndexReport', 'FacePairs',
@@ -232,7 +232,7 @@ def prepare_folder(src, dst, # raw photos SRC/IDENTITY/*.jpg -> aligned crops DS
     report = dict(written=[], redone=[], done_before=[], unreadable=[], too_small=[], no_face=[], failed=[])
     methods = {}                                                       # photo -> how its mask was made
     dil = max(1, round(dilation * size / 256)) | 1
-    for f in tqdm(files, desc='prepare', unit='photo', disable=not progress):
+    for f in progress_bar(files, desc='prepare', unit='photo', disable=not progress):
         rel = f.relative_to(src)
         ident = rel.parts[0] if len(rel.parts) > 1 else '_'
         out = dst / ident / (f.stem + '.png')

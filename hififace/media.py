@@ -12,11 +12,11 @@ from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
-from tqdm.auto import tqdm
 
 import hififace
 from .align import DetectedFace
 from .train import PROVENANCE
+from .weights import progress_bar
 
 # %% auto #0
 __all__ = ['DIGITAL_SOURCE_TYPE', 'INTENDED_USE', 'IMAGE_SUFFIXES', 'VIDEO_SUFFIXES', 'ffmpeg_exe', 'video_encoder',
@@ -341,7 +341,7 @@ def process_video(src,                          # input video: any file the bund
                   dst,                          # output video: .mp4, .mov or .mkv
                   fn: Callable[[np.ndarray, int], np.ndarray], # (frame (H, W, 3) uint8, index) -> new frame, same shape
                   label: bool = False,          # draw a visible 'SYNTHETIC' label on every frame
-                  progress: bool = True,        # a tqdm bar over the frames
+                  progress: bool = True,        # a progress bar over the frames (`progress_bar`)
                   extra: dict | None = None,    # more provenance fields (`provenance_record`)
                  ) -> dict:                     # frames, seconds, fps, audio ('copied', 'aac' or None), width, height, output
     "Apply `fn` to every frame of `src` and write `dst` with the source's audio and the synthetic-media tag, atomically."
@@ -367,7 +367,7 @@ def process_video(src,                          # input video: any file the bund
                                 '-s', f'{W}x{H}', '-framerate', _fps_arg(info.fps), '-i', '-', '-an', *video_encoder(),
                                 '-f', fmt, str(video_tmp)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=enc_err)
         frames = read_frames(src, info)
-        with tqdm(total=info.n_frames or None, unit='frame', desc=src.name, disable=not progress) as bar:
+        with progress_bar(total=info.n_frames or None, unit='frame', desc=src.name, disable=not progress) as bar:
             for frame in frames:
                 out = fn(frame, n)
                 if not (isinstance(out, np.ndarray) and out.shape == frame.shape and out.dtype == np.uint8):

@@ -22,7 +22,7 @@ from .discriminator import Discriminator
 from .generator import Generator, HifiFaceConfig
 from .losses import LPIPS, HifiFaceObjective, LossWeights
 from .sid import IResNet, ReconNet, ShapeAwareIdentityExtractor
-from .weights import PRETRAINED, build_pretrained, weights_dir, weights_path
+from .weights import PRETRAINED, build_pretrained, progress_bar, weights_dir, weights_path
 
 # %% auto #0
 __all__ = ['PRIORS', 'VGG16_URL', 'PROVENANCE', 'MODEL_FIELDS', 'TrainConfig', 'vgg16_path', 'uses_shape_loss', 'required_files',
@@ -514,7 +514,7 @@ def fit(self: Trainer, steps: int | None = None, # stop at this global step (def
     log_file = self.out / 'log.csv'
     if self.rank == 0: self.out.mkdir(parents=True, exist_ok=True)
     history, t_last, n_last = [], time.perf_counter(), 0
-    bar = tqdm(total=end, initial=self.step, desc='train', unit='step', disable=not (self.progress and self.rank == 0))
+    bar = progress_bar(total=end, initial=self.step, desc='train', unit='step', disable=not (self.progress and self.rank == 0))
     try:
         for batch in loader:
             if self.step >= end: break

@@ -4,16 +4,17 @@
 
 # %% ../nbs/02a_weights.ipynb #1215a23a
 from __future__ import annotations
-import hashlib, json, os, pickle
+import hashlib, json, math, os, pickle, sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn as nn
+from tqdm.std import tqdm
 
 # %% auto #0
 __all__ = ['PRETRAINED', 'PretrainedFile', 'count_tensors', 'weights_dir', 'weights_path', 'load_pretrained', 'build_pretrained',
-           'sha256sum', 'update_manifest_entry', 'read_manifest_file']
+           'sha256sum', 'update_manifest_entry', 'read_manifest_file', 'compare_metrics', 'LogBar', 'progress_bar']
 
 # %% ../nbs/02a_weights.ipynb #fb0e160c
 @dataclass(frozen=True)
@@ -140,3 +141,62 @@ def read_manifest_file(path) -> dict:
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no {path.name} in '{path.parent}'")
     return json.loads(path.read_text())
+
+# %% ../nbs/02a_weights.ipynb #e9b13f81
+def compare_metrics(got: dict,       # the numbers measured now
+                    recorded: dict,  # the numbers the manifest recorded
+                    tolerance: dict, # metric -> the largest difference allowed
+                   ) -> list[str]:   # one line per metric out of tolerance; empty if all agree
+    "Measured numbers against a manifest's, each within its tolerance; NaN agrees only with NaN."
+    bad = []
+    for k, tol in tolerance.items():
+        if k not in got or k not in recorded:
+            bad.append(f"{k} is missing from the {'measurement' if k not in got else 'manifest'}"); continue
+        g, r = float(got[k]), float(recorded[k])
+        if not (abs(g - r) <= tol or math.isnan(g) and math.isnan(r)):
+            bad.append(f'{k} = {g:.4f}, the manifest says {r:.4f} (tolerance {tol:g})')
+    return bad
+
+# %% ../nbs/02a_weights.ipynb #f6892f1c
+class LogBar(tqdm):
+    "A tqdm for log files: whole lines, a new one when `every` of `total` more is done or `interval` seconds have passed."
+    def __init__(self, *args,
+                 every: float = 0.05,   # a line when this fraction of `total` more is done ...
+                 interval: float = 30., # ... or when this many seconds have passed since the last line
+                 **kw):                 # tqdm's arguments
+        self.every, self.interval, self._line = every, interval, None   # (n, time) at the last line written
+        super().__init__(*args, **kw)
+
+    def display(self, msg=None, pos=None):
+        if msg is not None: return False                 # tqdm erasing its bar: a line in a log stays
+        t = self._time()
+        if self._line is not None:
+            n0, t0 = self._line
+            if not ((self.total and self.n - n0 >= self.every * self.total) or t - t0 >= self.interval): return False
+        self.fp.write(f'{self}\n'); self.fp.flush()
+        self._line = (self.n, t)
+        return True
+
+    def clear(self, nolock=False): pass                  # `tqdm.write` clears bars first; a whole line needs nothing
+
+    def close(self):
+        if not getattr(self, 'disable', True) and (self._line is None or self._line[0] != self.n):
+            self._ema_dt = lambda: None; self._line = None; self.display()   # the final count, at the overall rate
+        self.leave = False                               # that line is written: tqdm would add an empty one after it
+        super().close()
+
+# %% ../nbs/02a_weights.ipynb #1136cc5f
+def progress_bar(iterable=None,        # what to go through; None: call `update` yourself
+                 total: int | None = None, # items expected (default: `len(iterable)` where it has one)
+                 desc: str | None = None,  # the bar's label
+                 unit: str = 'it',         # what one item is ('photo', 'frame', 'step')
+                 disable: bool = False,    # no bar at all
+                 file=None,                # where the bar goes (default: sys.stderr)
+                 every: float = 0.05,      # off a terminal: a line every this fraction of `total` ...
+                 interval: float = 30.,    # ... or every this many seconds, whichever comes first
+                 **kw) -> tqdm:            # more tqdm arguments: initial, leave, mininterval, ...
+    "A tqdm bar: live on a terminal; in a log file or a pipe a `LogBar`, a line every few percent or seconds."
+    file = sys.stderr if file is None else file
+    args = dict(total=total, desc=desc, unit=unit, disable=disable, file=file, **kw)
+    if getattr(file, 'isatty', lambda: False)(): return tqdm(iterable, **args)
+    return LogBar(iterable, every=every, interval=interval, **args)
