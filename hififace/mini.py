@@ -17,7 +17,7 @@ from torch import Tensor
 from .evaluate import SwapBenchmark, baseline_results, evaluate_swaps, mini_backend, synth_benchmark
 from .generator import Generator, GeneratorOutput
 from .train import TrainConfig, checkpoint_config, load_checkpoint, save_png_with_provenance
-from .weights import read_manifest_file, sha256sum, update_manifest_entry
+from .weights import compare_metrics, read_manifest_file, sha256sum, update_manifest_entry
 
 # %% auto #0
 __all__ = ['MINI_NAMES', 'MINI_ABOUT', 'MINI_MANIFEST', 'FULL_PAIRS', 'SMALL_PAIRS', 'MINI_TOLERANCE', 'mini_dir',
@@ -228,8 +228,8 @@ def ship_mini_cli(argv=None):
           f"{a.pairs[0]} held-out pairs: ID retrieval {m['id_retrieval']:.1f} %, pose {m['pose_error']:.2f} deg, shape {m['shape_error']:.2f}")
 
 # %% ../nbs/08_mini.ipynb #1cfded99
-MINI_TOLERANCE = {'id_retrieval': 4.0, 'id_similarity': 0.01, 'pose_error': 0.3, 'expression_error': 0.05,
-                  'shape_error': 0.05, 'outside_error': 0.3, 'occluder_error': 0.5}   # retrieval in points: 2 of 50 pairs
+MINI_TOLERANCE = {'id_retrieval': 4.0, 'id_similarity': 1e-3, 'pose_error': 1e-3, 'expression_error': 1e-3,
+                  'shape_error': 1e-3, 'outside_error': 1e-3, 'occluder_error': 1e-3}   # retrieval in points: 2 of 50 pairs
 
 
 def check_mini(directory=None, names=MINI_NAMES) -> dict:
@@ -245,9 +245,8 @@ def check_mini(directory=None, names=MINI_NAMES) -> dict:
         if G.cfg.sid_layout not in extractors: extractors[G.cfg.sid_layout] = mini_extractor(G.cfg.sid_layout)
         ex = extractors[G.cfg.sid_layout]
         got = mini_scores(G, synth_benchmark(r['heldout']['small']['pairs'], G.cfg.size), ex, backend).summary()
-        for k, tol in MINI_TOLERANCE.items():
-            if not (abs(got[k] - r['metrics_small'][k]) <= tol or math.isnan(got[k]) and math.isnan(r['metrics_small'][k])):
-                raise AssertionError(f"{name}: {k} = {got[k]:.4f} on the small held-out benchmark, the manifest says "
-                                     f"{r['metrics_small'][k]:.4f} (tolerance {tol}): SynthFaces or a prior changed since it was measured")
+        if bad := compare_metrics(got, r['metrics_small'], MINI_TOLERANCE):
+            raise AssertionError(f"{name} on the small held-out benchmark: {'; '.join(bad)}: SynthFaces or a prior changed "
+                                 f"since it was measured (`hififace.synth.check_synth_reference()` tells whether SynthFaces did)")
         out[name] = got
     return out

@@ -16,20 +16,22 @@ from PIL import Image
 from fastcore.basics import patch
 from torch import Tensor
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 
 from .align import crop_matrices, five_from_68, similarity_transform, template_256
 from .bfm import (MINI_MODE_NAMES, MINI_SCALE, ParametricFaceModel, mini_face_model_path, read_face_model_file,
                           rotation_matrix, _brow, _eye_open, _iris, _lips, _MOUTH)
 from .data import MASK_SUFFIX
 from .sid import FACE_CLASSES, PARSING_CLASSES
+from .weights import progress_bar, sha256sum
 
 # %% auto #0
 __all__ = ['SYNTH_SIZES', 'OCCLUDER_KINDS', 'SKIN_TONES', 'IRIS_COLOURS', 'HAIR_COLOURS', 'EXPRESSION_PRIOR', 'YAW_RANGE',
            'PITCH_RANGE', 'UV_BOX', 'UV_RES', 'PARSING_PALETTE', 'SYNTH_MANIFEST', 'PARSING_SUFFIX', 'OCCLUDER_SUFFIX',
-           'rasterize_fragments', 'rasterize_batch', 'MiniFaceParts', 'identity_traits', 'image_params',
-           'canonical_pose', 'planar_geometry', 'sh_shading', 'draw_backgrounds', 'draw_occluder', 'SynthFaces',
-           'SynthBatches', 'heldout_count', 'write_synth', 'synth_cli']
+           'SYNTH_REFERENCE', 'REFERENCE_SET', 'SYNTH_TOLERANCE', 'rasterize_fragments', 'rasterize_batch',
+           'MiniFaceParts', 'identity_traits', 'image_params', 'canonical_pose', 'planar_geometry', 'sh_shading',
+           'draw_backgrounds', 'draw_occluder', 'SynthFaces', 'SynthBatches', 'heldout_count', 'write_synth',
+           'synth_cli', 'synth_reference_path', 'synth_reference_sha256', 'render_arrays', 'reference_render',
+           'render_difference', 'within_tolerance', 'write_synth_reference', 'check_synth_reference']
 
 # %% ../nbs/07a_synth.ipynb #2db612a3
 _I64MAX = torch.iinfo(torch.int64).max
@@ -813,7 +815,7 @@ def write_synth(out,                       # the dataset folder (created; must b
     _WRITER.update(sf=sf, out=out, split_of=split_of, name_of=name_of,
                    batches=[jobs[k:k + batch] for k in range(0, len(jobs), batch)])
     workers = min(workers or len(os.sched_getaffinity(0)), len(_WRITER['batches']))
-    bar = tqdm(total=len(jobs), desc='hififace-synth', unit='img', disable=not progress)
+    bar = progress_bar(total=len(jobs), desc='hififace-synth', unit='img', disable=not progress)   # sparse lines in a log
     try:
         if workers > 1 and 'fork' in mp.get_all_start_methods():        # processes share the world by forking
             with ProcessPoolExecutor(workers, mp_context=mp.get_context('fork'), initializer=torch.set_num_threads,
@@ -835,7 +837,8 @@ def synth_cli(argv=None):
     ap = argparse.ArgumentParser(prog='hififace-synth', description=
         'Write a synthetic face dataset (SynthFaces) that hififace-train reads unchanged: OUT/train/IDENTITY/NAME.png with '
         'NAME.mask.png beside each (the FacePairs layout), held-out identities in OUT/heldout, and the complete ground truth '
-        'of every image beside it. The same command writes the same bytes. hififace is face-swapping software for '
+        'of every image beside it. The same command writes the same bytes on one machine, and on any x86-64 CPU the same '
+        'images up to a few 8-bit values in a million (notebook 07a). hififace is face-swapping software for '
         'research, education and forgery-detection data.')
     ap.add_argument('out', help='output folder (must be new or empty, or an earlier hififace-synth output with --overwrite)')
     ap.add_argument('--identities', type=int, default=100, help='identities in the bank (default: 100)')
@@ -861,3 +864,83 @@ def synth_cli(argv=None):
     n, dt = args.identities * args.per_identity, time.perf_counter() - t0
     print(f"hififace-synth: wrote {n} images of {args.identities - n_held} training and {n_held} held-out identities "
           f"({args.size} px, seed {args.seed}) to {args.out} in {dt:.1f} s ({n / dt:.0f} images/s)")
+
+# %% ../nbs/07a_synth.ipynb #cdeafbae
+SYNTH_REFERENCE = 'synth_reference.npz'
+REFERENCE_SET = dict(n_identities=64, size=64, seed=0, images=48)   # identities 0..47, image seed 3k + 1 of identity k
+SYNTH_TOLERANCE = dict(values_off_by_1=1e-4,   # share of 8-bit image values that differ by one level
+                       values_off_by_more=1e-5, # share that differ by more (an edge or z-test falling the other way)
+                       labels=1e-4,            # share of pixels whose parsing class, M_tar or occluder bit differs
+                       landmarks_px=1e-3,      # largest landmark difference, crop pixels
+                       coeffs=1e-4)            # largest coefficient difference
+
+
+def synth_reference_path() -> Path:
+    "The stored reference render: `$HIFIFACE_SYNTH_REFERENCE`, else `data/synth_reference.npz` of the source checkout."
+    import hififace
+    env = os.environ.get('HIFIFACE_SYNTH_REFERENCE')
+    return Path(env) if env else Path(hififace.__file__).resolve().parent.parent / 'data' / SYNTH_REFERENCE
+
+
+def synth_reference_sha256(path=None) -> str:
+    "sha256 of the reference render: what a manifest records to say which world it was measured in."
+    return sha256sum(path or synth_reference_path())
+
+
+def render_arrays(r: dict) -> dict[str, np.ndarray]:
+    "What the contract compares of a render: 8-bit images, the label maps, landmarks and coefficients."
+    return dict(image=((r['image'] + 1) * 127.5).round().clamp(0, 255).byte().numpy(), parsing=r['parsing'].byte().numpy(),
+                M_tar=r['M_tar'].byte().numpy(), occluder=r['occluder'].byte().numpy(),
+                landmarks=r['landmarks'].float().numpy(), coeffs=r['coeffs'].float().numpy(),
+                identity=r['identity'].numpy(), image_seed=r['image_seed'].numpy())
+
+
+def reference_render() -> dict[str, np.ndarray]:
+    "`render_arrays` of `REFERENCE_SET`: the images the reproducibility contract is checked on."
+    s = REFERENCE_SET
+    ids = np.arange(s['images'])
+    return render_arrays(SynthFaces(s['n_identities'], s['size'], seed=s['seed']).render(ids, 3 * ids + 1))
+
+
+def render_difference(a: dict, # `render_arrays` of one render
+                      b: dict, # ... and of another of the same images
+                     ) -> dict:
+    "How far two renders of the same images are apart, in the terms of `SYNTH_TOLERANCE`."
+    for k in ('identity', 'image_seed'):
+        if not np.array_equal(a[k], b[k]): raise ValueError(f'the two renders are not of the same images ({k} differs)')
+    d = np.abs(a['image'].astype(np.int16) - b['image'].astype(np.int16))
+    labels = (a['parsing'] != b['parsing']) | (a['M_tar'] != b['M_tar'])[:, 0] | (a['occluder'] != b['occluder'])[:, 0]
+    return dict(values_off_by_1=float((d == 1).mean()), values_off_by_more=float((d > 1).mean()), labels=float(labels.mean()),
+                landmarks_px=float(np.abs(a['landmarks'] - b['landmarks']).max()),
+                coeffs=float(np.abs(a['coeffs'] - b['coeffs']).max()),
+                bit_exact=bool(all(np.array_equal(a[k], b[k]) for k in a)))
+
+
+def within_tolerance(diff: dict, tol: dict = SYNTH_TOLERANCE) -> list[str]:
+    "The quantities of a `render_difference` that exceed the tolerance (empty: the same world)."
+    return [f'{k} = {diff[k]:.3g} > {t:g}' for k, t in tol.items() if not diff[k] <= t]   # `not <=`: NaN fails
+
+
+def write_synth_reference(path=None) -> Path:
+    "Store `reference_render()` (compressed, ~0.3 MB), atomically: after a deliberate change of the world only."
+    path = Path(path or synth_reference_path())
+    tmp = path.with_name(path.name + '.tmp.npz')
+    np.savez_compressed(tmp, **reference_render())
+    tmp.replace(path)
+    return path
+
+
+def check_synth_reference(path=None) -> dict:
+    "Render the reference set and compare with the stored one; raises AssertionError if the world changed."
+    path = Path(path or synth_reference_path())
+    if not path.is_file():
+        raise FileNotFoundError(f"no reference render at '{path}': it ships in the repository's data/ folder "
+                                f"(or set $HIFIFACE_SYNTH_REFERENCE to a copy)")
+    with np.load(path) as f: ref = dict(f)
+    diff = render_difference(reference_render(), ref)
+    if bad := within_tolerance(diff):
+        raise AssertionError(f"SynthFaces no longer draws its reference images ({'; '.join(bad)}): the world (07a) changed "
+                             f"beyond floating-point rounding. If the change is intended, store a new reference with "
+                             f"`hififace.synth.write_synth_reference()` and retrain what was trained or measured on SynthFaces "
+                             f"(the priors: `hififace-train-prior KIND`; HifiFace-mini: notebook 08).")
+    return diff

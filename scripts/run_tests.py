@@ -38,8 +38,9 @@ def check_sync():
     return not changed
 
 
-def run_notebooks(flags):
+def run_notebooks(flags, only=None):
     nbs = sorted(p for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+    if only: nbs = [p for p in nbs if any(p.name.startswith(o) for o in only)]
     results = []
     for nb in nbs:
         t0 = time.time()
@@ -56,7 +57,9 @@ def run_pytest(extra):
     xml = ROOT / 'build' / 'pytest.xml'
     xml.parent.mkdir(exist_ok=True)
     if xml.exists(): xml.unlink()
-    r = subprocess.run([str(BIN / 'python'), '-m', 'pytest', 'tests', '-q', f'--junitxml={xml}'] + extra, cwd=ROOT)
+    paths = [a for a in extra if (ROOT / a.split('::')[0]).exists()]           # test files; the rest are pytest options
+    options = [a for a in extra if a not in paths]
+    r = subprocess.run([str(BIN / 'python'), '-m', 'pytest', *(paths or ['tests']), '-q', f'--junitxml={xml}'] + options, cwd=ROOT)
     if not xml.exists(): return 0, 1, 0  # pytest could not even start: count it as one failure
     suites = ET.parse(xml).getroot()
     suites = [suites] if suites.tag == 'testsuite' else list(suites)
@@ -72,7 +75,8 @@ def main():
     ap.add_argument('--flags', default=os.environ.get('HIFIFACE_TEST_FLAGS', ''),
                     help='extra nbdev test flags to run, e.g. "cuda slow" on a GPU machine')
     ap.add_argument('--skip-sync', action='store_true', help='skip the nbdev_export/nbdev_clean check')
-    ap.add_argument('pytest_args', nargs='*', help='extra arguments passed to pytest')
+    ap.add_argument('--notebooks', nargs='+', metavar='PREFIX', help='only the notebooks whose names start with these (e.g. 07a 08)')
+    ap.add_argument('pytest_args', nargs='*', help='test files (default: tests) and extra options passed to pytest (after --)')
     args = ap.parse_args()
     t0 = time.time()
     passed = failed = skipped = 0
@@ -80,7 +84,7 @@ def main():
         ok = check_sync()
         print(f"{'PASS' if ok else 'FAIL'}  nbdev sync (nbdev_export + nbdev_clean leave no diff)", flush=True)
         passed, failed = passed + ok, failed + (not ok)
-    nb = run_notebooks(args.flags)
+    nb = run_notebooks(args.flags, args.notebooks)
     passed, failed = passed + sum(nb), failed + len(nb) - sum(nb)
     p, f, s = run_pytest(args.pytest_args)
     passed, failed, skipped = passed + p, failed + f, skipped + s

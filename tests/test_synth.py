@@ -38,6 +38,7 @@ def data(tmp_path_factory):
 def test_the_same_command_writes_the_same_bytes(data, tmp_path):
     r = synth(tmp_path / 'b', *ARGS)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert '\r' not in r.stderr and '100%' in r.stderr.splitlines()[-1]   # progress into a log: whole lines, no redraws
     a, b = digest(data), digest(tmp_path / 'b')
     assert len(a) == 1 + 5 + 15 * 5                                    # manifest, identity.json, 5 files per image
     assert a == b
