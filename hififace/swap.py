@@ -14,21 +14,24 @@ import torch.nn.functional as F
 from torch import Tensor
 from fastcore.basics import patch
 
-from .align import (AlignedFace, DetectedFace, NoFaceError, align_face, as_rgb_uint8, get_detector,
+from .align import (AlignedFace, DetectedFace, ImageLoadError, NoFaceError, align_face, as_rgb_uint8, get_detector,
                             landmark_face_mask, warp_affine)
 from .bfm import fuse_coeffs
+from .data import MissingPretrained
 from .generator import Generator, GeneratorOutput, HifiFaceConfig
+from .media import MediaError
 
 # %% auto #0
 __all__ = ['BLEND_MODES', 'FEATHER', 'EDGE', 'DT_DILATION', 'DETECT_SIDE', 'MIN_FACE', 'GENERATOR_FILE', 'SWAP_NEEDS',
-           'VIDEO_INPUTS', 'INTENDED_USE', 'SwapError', 'feather_alpha', 'crop_region', 'paste_back', 'align_region',
-           'poisson_paste', 'SourceIdentity', 'FaceSwap', 'SwapResult', 'Swapper', 'missing_swap_files',
-           'faces_from_json', 'synth_scene', 'synth_clip', 'write_scene', 'write_clip', 'swap_record',
-           'swap_image_file', 'swap_video_file', 'swap_parser', 'swap_cli', 'main']
+           'LANDMARKS_JSON', 'VIDEO_LANDMARKS_JSON', 'VIDEO_INPUTS', 'LANDMARKS_HELP', 'INTENDED_USE', 'USER_ERRORS',
+           'SwapError', 'feather_alpha', 'crop_region', 'paste_back', 'align_region', 'poisson_paste', 'SourceIdentity',
+           'FaceSwap', 'SwapResult', 'Swapper', 'missing_swap_files', 'faces_from_json', 'synth_scene', 'synth_clip',
+           'write_scene', 'write_clip', 'swap_record', 'swap_image_file', 'swap_video_file', 'swap_parser', 'swap_cli',
+           'main']
 
 # %% ../nbs/09b_swap.ipynb #d1d46580
 class SwapError(ValueError):
-    "A swap that cannot be done as asked; the message says why and what to do (the CLI prints it as one line)."
+    "A swap that cannot be done as asked (bad option, nothing to swap, bad landmarks or weights file); the message says why and what to do."
 
 
 BLEND_MODES = {   # how the generated face goes into the photo
@@ -319,20 +322,36 @@ def missing_swap_files(weights=None, size: int = 256) -> list[tuple[str, Path, s
     d = Path(weights) if weights is not None else weights_dir()
     gen = d / GENERATOR_FILE.format(size=size)
     out = [] if gen.is_file() else [(f'a trained HifiFace generator at {size} px', gen,
-            'No official weights exist: train one (hififace-train, notebook 06b), then export its generator with '
-            'hififace.mini.export_generator(CHECKPOINT, OUT).')]
+            f'No official weights exist: train one (in the repository: hififace-train --config configs/paper_{size}.toml '
+            f'--data DATA --out RUN; notebook 06b), then export its generator to exactly this file, in Python: '
+            f'`from hififace.mini import export_generator; export_generator(CHECKPOINT, {str(gen.absolute())!r}, '
+            f"name={gen.stem!r})`, CHECKPOINT being the quoted path of a checkpoint of the run, e.g. "
+            f"'RUN/checkpoints/step_00200000.safetensors'.")]
     for k in SWAP_NEEDS:
         spec = PRETRAINED[k]
         if not (d / spec.filename).is_file(): out.append((spec.what, d / spec.filename, f'Get it from {spec.source}.'))
     return out
 
 
+def _load_generator(**kwargs) -> Generator:
+    "`load_mini(**kwargs)`; its refusals (no such file, not a generator, does not fit) become SwapError."
+    from hififace.mini import load_mini
+    try: return load_mini(**kwargs)
+    except (FileNotFoundError, ValueError) as e: raise SwapError(str(e)) from e
+
+
+def _load_file(name: str, net, path: Path):
+    "`load_pretrained` (strict, weights_only); its refusal of a file that is not the expected network becomes SwapError."
+    from hififace.weights import load_pretrained
+    try: load_pretrained(name, net, path)
+    except ValueError as e: raise SwapError(str(e)) from e
+    return net
+
+
 def _load_extractor(d: Path, layout: str):
     from hififace.sid import IResNet, ReconNet, ShapeAwareIdentityExtractor
-    from hififace.weights import PRETRAINED, load_pretrained
-    nets = []
-    for k, net in (('f3d', ReconNet()), ('arcface_r100', IResNet(100))):
-        load_pretrained(k, net, d / PRETRAINED[k].filename); nets.append(net)   # strict, weights_only
+    from hififace.weights import PRETRAINED
+    nets = [_load_file(k, net, d / PRETRAINED[k].filename) for k, net in (('f3d', ReconNet()), ('arcface_r100', IResNet(100)))]
     return ShapeAwareIdentityExtractor(*nets, layout=layout)
 
 
@@ -342,8 +361,6 @@ def pretrained(cls: Swapper, weights=None,  # folder with the files (default $HI
                random_weights: bool = False, # no files needed: random networks, outputs marked untrained (pipeline tests)
                backend: str = 'dlib', device: str = 'cpu', blend: str = 'learned', **kwargs) -> Swapper:
     "A swapper for real photos from $HIFIFACE_WEIGHTS (or `weights`); refuses, listing the missing files, unless random_weights."
-    from hififace.data import MissingPretrained
-    from hififace.mini import load_mini
     from hififace.sid import ShapeAwareIdentityExtractor
     from hififace.weights import weights_dir
     if size not in (256, 512): raise SwapError(f'size must be 256 or 512 (the paper\'s models), got {size}')
@@ -358,14 +375,15 @@ def pretrained(cls: Swapper, weights=None,  # folder with the files (default $HI
                                             f"Weights folder: '{d}' (--weights DIR or $HIFIFACE_WEIGHTS). To test the pipeline "
                                             f"without weights add --random-weights (the output is marked untrained); "
                                             f"for the offline demonstration on SynthFaces use --weights mini.")
-        G = load_mini(path=d / GENERATOR_FILE.format(size=size))
-        ex, name = _load_extractor(d, G.cfg.sid_layout), f"{GENERATOR_FILE.format(size=size)} in '{d}'"
+        gen = d / GENERATOR_FILE.format(size=size)
+        G = _load_generator(path=gen)
+        if G.cfg.size != size: raise SwapError(f"'{gen}' holds a {G.cfg.size} px generator; a {size} px swap needs one "
+                                               f"trained at size = {size} (configs/paper_{size}.toml)")
+        ex, name = _load_extractor(d, G.cfg.sid_layout), f"{gen.name} in '{d}'"
         from hififace.weights import PRETRAINED
         if (d / PRETRAINED['bisenet'].filename).is_file():
             from hififace.sid import BiSeNet, FaceParser
-            from hififace.weights import load_pretrained
-            net = BiSeNet(); load_pretrained('bisenet', net, d / PRETRAINED['bisenet'].filename)
-            parser = FaceParser(net)
+            parser = FaceParser(_load_file('bisenet', BiSeNet(), d / PRETRAINED['bisenet'].filename))
     det = get_detector(backend, **({'device': device} if backend == 'face_alignment' else {}))
     return cls(G, ex, det, parser, blend, name=name, untrained=random_weights, device=device, **kwargs)
 
@@ -374,9 +392,8 @@ def pretrained(cls: Swapper, weights=None,  # folder with the files (default $HI
 def mini(cls: Swapper, name: str = 'full', # a shipped HifiFace-mini model (hififace.mini.MINI_NAMES)
          blend: str = 'learned', **kwargs) -> Swapper:
     "The trained HifiFace-mini (64 px, SynthFaces) with the mini F_3d, F_id and face parser; faces from ground truth or dlib."
-    from hififace.mini import load_mini
     from hififace.priors import mini_extractor, mini_parser
-    G = load_mini(name)
+    G = _load_generator(name=name)
     return cls(G, mini_extractor(G.cfg.sid_layout), kwargs.pop('detector', None), mini_parser(), blend,
                name=f'HifiFace-mini {name!r} (data/mini, trained on SynthFaces)', **kwargs)
 
@@ -386,20 +403,46 @@ def _face(lm: np.ndarray, score: float = 1.) -> DetectedFace:
     return DetectedFace(np.r_[lm.min(0), lm.max(0)], lm, score)
 
 
+LANDMARKS_JSON = ("{'faces': [{'landmarks': [[x, y], ...], 'score': 1.0}, ...]}, 68 (x, y) points per face, the score "
+                  "optional (or one face: {'landmarks': [[x, y], ...]})")   # NAME.json beside a photo (write_scene)
+VIDEO_LANDMARKS_JSON = "{'frames': [{'faces': [{'landmarks': [[x, y], ...]}, ...]}, ...]}, one entry per frame"   # beside a video (write_clip)
+
+
+def _landmarks_error(p: Path, what: str, expected: str = LANDMARKS_JSON) -> SwapError:
+    return SwapError(f"'{p}' sits beside an input, so it is read as that file's ground-truth landmarks, but {what}. Expected "
+                     f"{expected}. Fix the file, or move it away to let the detector find the faces.")
+
+
+def _read_json(p: Path, bad):
+    try: return json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise bad(f'it cannot be read as JSON ({e})') from e
+
+
+def _json_faces(items, bad) -> list[DetectedFace]:
+    "Faces from a JSON list of {'landmarks': 68 x 2, 'score': s}, largest first; `bad(what)` makes the error."
+    if not isinstance(items, list): raise bad(f"'faces' is a {type(items).__name__}, not a list")
+    faces = []
+    for k, f in enumerate(items):
+        if not isinstance(f, dict) or 'landmarks' not in f: raise bad(f"face {k} has no 'landmarks'")
+        try: lm = np.asarray(f['landmarks'], np.float64)
+        except (TypeError, ValueError): raise bad(f"the landmarks of face {k} are not a list of numbers") from None
+        if lm.shape != (68, 2): raise bad(f'face {k} has landmarks of shape {lm.shape}, not 68 (x, y) points')
+        if not np.isfinite(lm).all(): raise bad(f'face {k} has landmarks that are not finite (NaN or infinity)')
+        s = f.get('score', 1.)
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not np.isfinite(s): raise bad(f'the score of face {k}, {s!r}, is not a finite number')
+        faces.append(_face(lm, float(s)))
+    return sorted(faces, key=lambda f: -f.area)
+
+
 def faces_from_json(path) -> list[DetectedFace] | None:
-    "Ground-truth faces written beside an image (NAME.json): SynthFaces' {'landmarks': 68x2} or {'faces': [{'landmarks': ...}]}."
+    "Ground-truth faces in NAME.json beside an image (write_scene's, or SynthFaces' one {'landmarks': 68x2}); None without one."
     p = Path(path).with_suffix('.json')
     if not p.is_file(): return None
-    try: d = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise SwapError(f"'{p}' is not valid JSON ({e}); expected ground-truth landmarks") from e
-    items = d.get('faces', [d] if 'landmarks' in d else None) if isinstance(d, dict) else None
-    if items is None: return None
-    faces = []
-    for f in items:
-        lm = np.asarray(f.get('landmarks'), np.float64)
-        if lm.shape != (68, 2) or not np.isfinite(lm).all(): raise SwapError(f"'{p}': landmarks must be 68 finite (x, y) points, got shape {lm.shape}")
-        faces.append(_face(lm, float(f.get('score', 1.))))
-    return sorted(faces, key=lambda f: -f.area)
+    bad = lambda what: _landmarks_error(p, what)
+    d = _read_json(p, bad)
+    if not isinstance(d, dict): raise bad(f'it holds a JSON {type(d).__name__}, not an object')
+    if 'faces' not in d and 'landmarks' not in d: raise bad(f"it has neither 'faces' nor 'landmarks' (its keys: {', '.join(map(str, d))[:80] or 'none'})")
+    return _json_faces(d['faces'] if 'faces' in d else [d], bad)
 
 
 def _place(crop: Tensor, M: np.ndarray, H: int, W: int) -> np.ndarray:
@@ -497,6 +540,7 @@ def swap_record(swapper: Swapper, source, target, **more) -> dict:
 def swap_image_file(swapper: Swapper, source, target, out, # paths: source photo, target photo, output image (.png/.jpg)
                     which='largest', reference=None,        # target face: 'largest', 'all', an index; or the one most like `reference` (a photo)
                     label: bool = False,                    # also draw a visible "synthetic" label
+                    say=None,                               # e.g. print: is told which faces come from a NAME.json
                    ) -> SwapResult:
     "Swap faces between two image files and write the result with its provenance mark; nothing is written on error."
     from hififace.align import load_image
@@ -504,19 +548,21 @@ def swap_image_file(swapper: Swapper, source, target, out, # paths: source photo
     out = Path(out)
     if out.suffix.lower() not in IMAGE_SUFFIXES: raise SwapError(f"--out must end in one of {', '.join(sorted(IMAGE_SUFFIXES))} for a photo target, got '{out.name}'")
     src_img, tgt_img = load_image(source), load_image(target, max_pixels=None)   # the target at full size: its bytes are kept
-    ident = swapper.identity(src_img, faces_from_json(source))
-    ref = swapper.identity(load_image(reference), faces_from_json(reference)) if reference is not None else None
-    res = swapper.swap(tgt_img, ident, which, faces_from_json(target), ref)
+    ident = swapper.identity(src_img, _known_faces(source, 'source', say))
+    ref = swapper.identity(load_image(reference), _known_faces(reference, 'reference', say)) if reference is not None else None
+    res = swapper.swap(tgt_img, ident, which, _known_faces(target, 'target', say), ref)
     if not res.faces:
         why = '; '.join(r for _, r in res.skipped) or 'no face found'
         raise SwapError(f"nothing to swap in the target '{Path(target).name}': {why}")
-    save_image(res.image, out, label=label, extra=swap_record(swapper, source, target, faces=len(res.faces)))
+    try: save_image(res.image, out, label=label, extra=swap_record(swapper, source, target, faces=len(res.faces)))
+    except OSError as e: raise SwapError(f"cannot write '{out}': {e.strerror or e}") from e   # a full disk, a read-only folder
     return res
 
 
 def swap_video_file(swapper: Swapper, source, target, out, # paths: source photo, target video, output video
                     which='largest', reference=None, label: bool = False, progress: bool = True,
                     smooth: bool = True,                    # smooth landmarks over time (no jitter)
+                    say=None,                               # e.g. print: is told which faces come from a NAME.json
                    ) -> dict:
     "Swap faces in every frame of a video: the source identity once, landmarks smoothed, audio kept, faceless frames unchanged."
     from hififace.align import load_image
@@ -524,9 +570,9 @@ def swap_video_file(swapper: Swapper, source, target, out, # paths: source photo
     out = Path(out)
     info = video_info(target)                                  # a bad video fails here, before any work
     src_img = load_image(source)
-    ident = swapper.identity(src_img, faces_from_json(source))
-    ref = swapper.identity(load_image(reference), faces_from_json(reference)) if reference is not None else None
-    truth = _video_truth(target)
+    ident = swapper.identity(src_img, _known_faces(source, 'source', say))
+    ref = swapper.identity(load_image(reference), _known_faces(reference, 'reference', say)) if reference is not None else None
+    truth = _known_faces(target, 'target', say, video=True)
     smoother = LandmarkSmoother(fps=info.fps) if smooth else None
     stats = dict(frames=0, frames_swapped=0, faces=0)
     def fn(frame: np.ndarray, index: int) -> np.ndarray:
@@ -548,12 +594,27 @@ def swap_video_file(swapper: Swapper, source, target, out, # paths: source photo
 
 
 def _video_truth(path) -> list | None:
-    "Per-frame ground-truth faces beside a video (NAME.json: {'frames': [{'faces': [...]}, ...]}), e.g. a SynthFaces clip."
+    "Per-frame ground-truth faces beside a video (NAME.json, VIDEO_LANDMARKS_JSON), e.g. a SynthFaces clip; None without one."
     p = Path(path).with_suffix('.json')
     if not p.is_file(): return None
-    d = json.loads(p.read_text())
-    if not isinstance(d, dict) or 'frames' not in d: return None
-    return [[_face(np.asarray(f['landmarks'], np.float64)) for f in fr.get('faces', [])] for fr in d['frames']]
+    bad = lambda what: _landmarks_error(p, what, VIDEO_LANDMARKS_JSON)
+    d = _read_json(p, bad)
+    if not isinstance(d, dict) or not isinstance(d.get('frames'), list): raise bad("it has no list 'frames'")
+    truth = []
+    for i, fr in enumerate(d['frames']):
+        if not isinstance(fr, dict): raise bad(f'frame {i} is a {type(fr).__name__}, not an object')
+        truth.append(_json_faces(fr.get('faces', []), lambda what: bad(f'in frame {i}, {what}')))
+    return truth
+
+
+def _known_faces(path, role: str, say=None, video: bool = False) -> list | None:
+    "The ground-truth faces beside an input (`faces_from_json`, `_video_truth` for a video), announced through `say`."
+    if path is None: return None
+    faces = (_video_truth if video else faces_from_json)(path)
+    if faces is not None and say is not None:
+        n = f'{len(faces)} frames' if video else f'{len(faces)} face(s)'
+        say(f"{role}: landmarks of {n} read from '{Path(path).with_suffix('.json')}' (ground truth beside it), not detected")
+    return faces
 
 
 def _face_arg(s: str):
@@ -561,6 +622,12 @@ def _face_arg(s: str):
     if s in ('largest', 'all'): return s
     try: return int(s)
     except ValueError: return None
+
+
+LANDMARKS_HELP = (f'Ground-truth landmarks: if a file NAME.json sits beside an input NAME.png (or NAME.mp4), the faces of '
+                  f'that input are taken from it instead of the detector, and the command says so (unless --quiet). For a photo '
+                  f'it must hold {LANDMARKS_JSON}; for a video {VIDEO_LANDMARKS_JSON} (as hififace.swap.write_scene and write_clip '
+                  f'write them). A malformed one is refused; move it away to let the detector find the faces.')
 
 
 INTENDED_USE = ('hififace is face-swapping software for research, education and making forgery-detection data. Swap only '
@@ -571,9 +638,11 @@ def swap_parser():
     import argparse
     ap = argparse.ArgumentParser(prog='hififace swap', description=
         'Put the face (identity and face shape) of the person in --source onto the face(s) in --target, a photo or a '
-        'video, and write --out. ' + INTENDED_USE)
-    ap.add_argument('--source', required=True, help='photo of the person whose identity is used (the largest face)')
-    ap.add_argument('--target', required=True, help=f"photo (JPEG, PNG, WebP, ...) or video ({', '.join(VIDEO_INPUTS)})")
+        'video, and write --out. ' + INTENDED_USE, epilog=LANDMARKS_HELP)
+    ap.add_argument('--source', required=True, help='photo of the person whose identity is used (the largest face; '
+                    'NAME.json beside it: its landmarks, see below)')
+    ap.add_argument('--target', required=True, help=f"photo (JPEG, PNG, WebP, ...) or video ({', '.join(VIDEO_INPUTS)}); "
+                    'NAME.json beside it: its landmarks, see below')
     ap.add_argument('--out', required=True, help='output file: .png/.jpg/.webp for a photo (.png keeps every pixel outside the face bit-identical; JPEG and WebP '
                     're-encode the whole image), .mp4/.mov/.mkv for a video (never overwrites an input)')
     ap.add_argument('--face', default='largest', help="which target face: 'largest' (default), 'all', or an index (0 = largest)")
@@ -590,13 +659,15 @@ def swap_parser():
     ap.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     ap.add_argument('--label', action='store_true', help='also draw a visible "synthetic" label on the output')
     ap.add_argument('--no-smooth', action='store_true', help='video: do not smooth landmarks over time')
-    ap.add_argument('--quiet', action='store_true', help='no progress bar')
+    ap.add_argument('--quiet', action='store_true', help='no progress bar, and no notes such as which faces came from a NAME.json')
     return ap
+
+
+USER_ERRORS = (SwapError, ImageLoadError, NoFaceError, MediaError, MissingPretrained)   # bad input: the CLI says it in one line, status 2
 
 
 def swap_cli(argv=None):
     "Command line: `hififace swap --source S --target T --out O`."
-    from hififace.data import MissingPretrained
     ap = swap_parser()
     a = ap.parse_args(argv)
     def fail(msg): ap.exit(2, f'hififace swap: error: {msg}\n')
@@ -611,19 +682,24 @@ def swap_cli(argv=None):
     want = sorted(VIDEO_SUFFIXES if video else IMAGE_SUFFIXES)
     if out.suffix.lower() not in want: fail(f"--out must end in one of {', '.join(want)} for a {'video' if video else 'photo'} target, got '{out.name}'")
     if not out.parent.is_dir(): fail(f"the folder of --out, '{out.parent}', does not exist")
+    if not os.access(out.parent, os.W_OK | os.X_OK): fail(f"cannot write into the folder of --out, '{out.parent}'; choose another")
     if a.weights == 'mini' and a.random_weights: fail('--weights mini and --random-weights exclude each other')
+    try: device = torch.device(a.device)
+    except RuntimeError: fail(f"--device must be 'cpu' or 'cuda' (or 'cuda:N'), got {a.device!r}")
+    if device.type == 'cuda' and not torch.cuda.is_available(): fail(f"--device {a.device}: torch finds no CUDA GPU here; use --device cpu")
+    say = None if a.quiet else lambda m: print(f'hififace swap: {m}')
     try:
         if a.weights == 'mini': sw = Swapper.mini(a.mini_model, a.blend, device=a.device)
         else: sw = Swapper.pretrained(a.weights, a.size, a.random_weights, a.backend, a.device, a.blend)
         t0 = time.perf_counter()
         if video:
-            s = swap_video_file(sw, src, tgt, out, face, a.reference, a.label, not a.quiet, not a.no_smooth)
+            s = swap_video_file(sw, src, tgt, out, face, a.reference, a.label, not a.quiet, not a.no_smooth, say)
             msg = f"{s['frames_swapped']} of {s['frames']} frames swapped"
         else:
-            r = swap_image_file(sw, src, tgt, out, face, a.reference, a.label)
+            r = swap_image_file(sw, src, tgt, out, face, a.reference, a.label, say)
             msg = f'{len(r.faces)} face(s) swapped' + (f', {len(r.skipped)} too small' if r.skipped else '')
-    except MissingPretrained as e: ap.exit(2, f'hififace swap: error: {e}\n')
-    except (ValueError, OSError) as e: fail(' '.join(str(e).split()))            # bad input: one line, no traceback
+    except MissingPretrained as e: ap.exit(2, f'hififace swap: error: {e}\n')  # one line per missing file
+    except USER_ERRORS as e: fail(' '.join(str(e).split()))                   # bad input: one line; anything else is a bug: traceback
     print(f"hififace swap: wrote '{out}' ({msg}; {time.perf_counter() - t0:.1f} s; weights: {sw.name})" +
           ('; UNTRAINED: random weights, the result is meaningless' if sw.untrained else ''))
 

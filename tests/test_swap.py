@@ -186,3 +186,156 @@ def test_a_real_weights_folder_loads_strictly_and_swaps(tmp_path):
     assert len(res.faces) == 1
     mark = read_provenance(out)
     assert mark['untrained'] is False and mark['blend'] == 'blend-t' and 'hififace_256.safetensors' in mark['weights']
+
+
+def test_missing_generator_message_gives_commands_that_work(tmp_path, monkeypatch):
+    """The refusal's way to a generator works as written: its export_generator call on a training checkpoint puts the file
+    where the swapper looks, and its hififace-train command is accepted (it stops at the missing pretrained files)."""
+    import dataclasses, os, re
+    import torch
+    from conftest import BIN, ROOT
+    from hififace import swap
+    from hififace.generator import Generator
+    from hififace.priors import mini_extractor
+    from hififace.train import TrainConfig, save_checkpoint
+    weights = tmp_path / "my weights"                                  # a space in the path: the call must quote it
+    (what, where, how), *_ = swap.missing_swap_files(weights)
+    assert where == weights / 'hififace_256.safetensors'
+    call = re.search(r'`([^`]*export_generator\(CHECKPOINT[^`]*)`', how).group(1)
+    torch.manual_seed(0)
+    cfg = TrainConfig(size=256, base=8)
+    G = Generator(cfg.model())
+    ckpt = tmp_path / 'run' / 'checkpoints' / 'step_00000001.safetensors'     # what Trainer.save writes (the parts export reads)
+    save_checkpoint(ckpt, dict(step=1, G=G.state_dict(), config=dataclasses.asdict(cfg)))
+    exec(call.replace('CHECKPOINT', repr(str(ckpt))), {})              # the call exactly as the message gives it
+    assert where.is_file()
+    assert [p.name for _, p, _ in swap.missing_swap_files(weights)] == ['epoch_20.pth', 'backbone.pth']
+    for _, p, _ in swap.missing_swap_files(weights): p.parent.mkdir(parents=True, exist_ok=True); p.touch()
+    monkeypatch.setattr(swap, '_load_extractor', lambda d, layout: mini_extractor(layout))   # F_3d, F_id: not what is tested
+    sw = swap.Swapper.pretrained(weights)
+    assert 'hififace_256.safetensors' in sw.name
+    for k, v in G.state_dict().items(): assert torch.equal(sw.G.state_dict()[k], v.half().float() if v.is_floating_point() else v), k
+    train = re.search(r'(hififace-train [^;]*);', how).group(1).split()  # the training command, run from the repository
+    empty = tmp_path / 'no_weights'; empty.mkdir()
+    args = [{'DATA': str(tmp_path / 'data'), 'RUN': str(tmp_path / 'train_run')}.get(a, a) for a in train[1:]]
+    p = subprocess.run([BIN / train[0], *args], capture_output=True, text=True, cwd=ROOT,
+                       env=dict(os.environ, HIFIFACE_WEIGHTS=str(empty), TORCH_HOME=str(empty)))
+    assert p.returncode == 2 and 'usage:' not in p.stderr and 'pretrained files that are missing' in p.stderr, p.stderr
+
+
+def test_a_generator_file_that_does_not_fit_is_a_user_error(scenes, tmp_path, capsys):
+    "A weights folder whose generator file is not one (or is another size) is refused in one line, naming the file."
+    from hififace.swap import Swapper, SwapError, missing_swap_files
+    _, src, tgt = scenes
+    for _, p, _ in missing_swap_files(tmp_path): p.parent.mkdir(parents=True, exist_ok=True); p.write_bytes(b'not weights')
+    out = tmp_path / 'o.png'
+    assert_refused(['--source', src, '--target', tgt, '--out', out, '--weights', tmp_path, '--quiet'], out, capsys, 'hififace_256.safetensors')
+    from hififace.mini import mini_dir
+    import shutil
+    shutil.copy(mini_dir() / 'full.safetensors', tmp_path / 'hififace_256.safetensors')       # a 64 px generator
+    with pytest.raises(SwapError, match='64 px generator'): Swapper.pretrained(tmp_path)
+
+
+def test_ground_truth_landmarks_are_documented_and_announced(scenes, tmp_path, capsys):
+    "--help says that NAME.json is read; a swap says which faces came from one, unless --quiet."
+    from hififace.swap import _known_faces, swap_parser
+    d, src, tgt = scenes
+    h = ' '.join(swap_parser().format_help().split())
+    assert 'NAME.json' in h and 'instead of the detector' in h and "'landmarks'" in h and 'move it away' in h
+    code, so, err = run_cli(mini_args(src, tgt, tmp_path / 'o.png')[:-1], capsys)          # without --quiet
+    assert code == 0, err
+    assert f"source: landmarks of 1 face(s) read from '{src.with_suffix('.json')}'" in so
+    assert f"target: landmarks of 2 face(s) read from '{tgt.with_suffix('.json')}'" in so
+    code, so, err = run_cli(mini_args(src, tgt, tmp_path / 'o2.png'), capsys)
+    assert code == 0 and 'landmarks of' not in so
+    clip = tmp_path / 'clip.mp4'                                        # a video's per-frame landmarks: only the JSON is read
+    clip.with_suffix('.json').write_text(json.dumps({'frames': [{'faces': []}, {'faces': json.loads(tgt.with_suffix('.json').read_text())['faces']}]}))
+    said = []
+    truth = _known_faces(clip, 'target', said.append, video=True)
+    assert [len(f) for f in truth] == [0, 2] and said == [f"target: landmarks of 2 frames read from '{clip.with_suffix('.json')}' (ground truth beside it), not detected"]
+
+
+LM = [[float(x), float(y)] for x, y in zip(range(68), range(68))]
+BAD_LANDMARKS = {                       # case: (NAME.json text, words the refusal must say)
+    'not json':       ('{"faces": [', 'cannot be read as JSON'),
+    'not an object':  (json.dumps([LM]), 'not an object'),
+    'wrong keys':     (json.dumps({'points': LM}), "neither 'faces' nor 'landmarks'"),
+    'faces not list': (json.dumps({'faces': {'landmarks': LM}}), "'faces' is a dict, not a list"),
+    'no landmarks':   (json.dumps({'faces': [{'box': [0, 0, 9, 9]}]}), "face 0 has no 'landmarks'"),
+    'wrong shape':    (json.dumps({'faces': [{'landmarks': LM[:5]}]}), 'shape (5, 2), not 68 (x, y) points'),
+    'not numbers':    (json.dumps({'faces': [{'landmarks': [['a', 'b']] * 68}]}), 'not a list of numbers'),
+    'ragged':         (json.dumps({'faces': [{'landmarks': LM[:67] + [[1.]]}]}), 'not a list of numbers'),
+    'nan':            (json.dumps({'faces': [{'landmarks': LM[:67] + [[float('nan'), 1.]]}]}), 'not finite'),
+    'infinity':       ('{"landmarks": ' + json.dumps(LM[:67])[:-1] + ', [Infinity, 1.0]]}', 'not finite'),
+    'bad score':      (json.dumps({'faces': [{'landmarks': LM, 'score': 'high'}]}), "score of face 0, 'high', is not a finite number"),
+}
+
+
+@pytest.mark.parametrize('case', list(BAD_LANDMARKS))
+def test_malformed_landmarks_file_says_what_is_wrong(tmp_path, case):
+    "Each kind of malformed NAME.json: a SwapError naming the file and the fault, the expected layout and how to go on."
+    from hififace.swap import SwapError, faces_from_json
+    text, words = BAD_LANDMARKS[case]
+    (tmp_path / 'tgt.json').write_text(text)
+    with pytest.raises(SwapError) as e: faces_from_json(tmp_path / 'tgt.png')
+    for w in (str(tmp_path / 'tgt.json'), words, "Expected {'faces': [{'landmarks'", 'move it away'): assert w in str(e.value), (w, str(e.value))
+
+
+@pytest.mark.parametrize('case', ['not json', 'wrong keys', 'wrong shape', 'nan'])
+def test_malformed_landmarks_file_is_refused(scenes, tmp_path, capsys, case):
+    "The command refuses a malformed NAME.json beside the target in one line, exit status 2, and writes nothing."
+    _, src, tgt = scenes
+    t = tmp_path / 'tgt.png'
+    t.write_bytes(tgt.read_bytes())
+    text, words = BAD_LANDMARKS[case]
+    t.with_suffix('.json').write_text(text)
+    assert_refused(mini_args(src, t, tmp_path / 'o.png'), tmp_path / 'o.png', capsys, str(t.with_suffix('.json')), words,
+                   "Expected {'faces': [{'landmarks'", 'move it away')
+
+
+def test_malformed_landmarks_beside_a_source_or_a_video(scenes, tmp_path, capsys):
+    from hififace.swap import synth_clip, write_clip
+    _, src, tgt = scenes
+    s = tmp_path / 'src.png'
+    s.write_bytes(src.read_bytes()); s.with_suffix('.json').write_text('{"faces": [{"landmarks": [[1, 2]]}]}')
+    assert_refused(mini_args(s, tgt, tmp_path / 'o.png'), tmp_path / 'o.png', capsys, 'src.json', 'shape (1, 2)')
+    frames, truth = synth_clip(frames=4, faceless=1)
+    clip = write_clip(tmp_path / 'clip.mp4', frames)
+    clip.with_suffix('.json').write_text(json.dumps({'frames': [{'faces': [{'landmarks': LM}]}, {'faces': [{'landmarks': LM[:3]}]}]}))
+    assert_refused(mini_args(src, clip, tmp_path / 'o.mp4'), tmp_path / 'o.mp4', capsys, 'clip.json', 'in frame 1, face 0', "Expected {'frames'")
+    clip.with_suffix('.json').write_text(json.dumps({'faces': []}))        # a photo's layout beside a video
+    assert_refused(mini_args(src, clip, tmp_path / 'o.mp4'), tmp_path / 'o.mp4', capsys, "no list 'frames'")
+
+
+def test_user_errors_are_one_line_and_bugs_keep_their_traceback(scenes, tmp_path, capsys, monkeypatch):
+    "Only the errors a user causes become one line and status 2; a ValueError from inside torch is a bug: it propagates."
+    import os
+    import torch
+    from hififace.data import MissingPretrained
+    from hififace.swap import USER_ERRORS
+    d, src, tgt = scenes
+    out = tmp_path / 'o.png'
+    assert all(issubclass(e, ValueError) for e in USER_ERRORS if e is not MissingPretrained)   # old `except ValueError` still works
+    assert_refused(mini_args(src, tgt, out, '--mini-model', 'huge'), out, capsys, 'huge.safetensors')
+    assert_refused(mini_args(src, tgt, out, '--device', 'nonsense'), out, capsys, '--device', "'nonsense'")
+    real_access = os.access
+    monkeypatch.setattr(os, 'access', lambda p, mode, **k: False if Path(p) == tmp_path else real_access(p, mode, **k))
+    assert_refused(mini_args(src, tgt, out), out, capsys, 'cannot write into the folder of --out')
+    monkeypatch.undo()
+    def bug(*a, **k): raise ValueError('injected: an internal error')
+    monkeypatch.setattr(torch.nn.functional, 'conv2d', bug)             # deep inside the networks
+    with pytest.raises(ValueError, match='injected'): swap_cli([str(a) for a in mini_args(src, tgt, out)])
+    assert not out.exists()
+
+
+def test_a_bug_prints_its_traceback_from_the_command(scenes, tmp_path):
+    "The installed entry point, with a ValueError injected inside torch: a traceback and status 1, not a one-line 'error'."
+    _, src, tgt = scenes
+    code = ("import sys, torch.nn.functional as F\n"
+            "def bug(*a, **k): raise ValueError('injected: an internal error')\n"
+            "F.conv2d = bug\n"
+            "from hififace.swap import main\n"
+            "main(sys.argv[1:])\n")
+    p = subprocess.run([sys.executable, '-c', code, 'swap', *map(str, mini_args(src, tgt, tmp_path / 'o.png'))], capture_output=True, text=True)
+    assert p.returncode == 1 and 'Traceback (most recent call last)' in p.stderr and 'ValueError: injected' in p.stderr, p.stderr
+    assert 'hififace swap: error' not in p.stderr and not (tmp_path / 'o.png').exists()
