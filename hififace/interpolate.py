@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_interpolate.ipynb #6eaf9b5c
 from __future__ import annotations
-import io, numbers
+import hashlib, html, io, numbers
 from contextlib import contextmanager
 
 import numpy as np
@@ -112,26 +112,34 @@ def interpolation_sweep(G: Generator, extractor, # the generator and a ShapeAwar
                         renormalize: bool = True,
                         rows=('shape', 'identity'),
                        ) -> dict:                # {'t': (T,), row: {'I_r': (T, N, 3, S, S), metric: (T, N)}}
-    "Fig. 11 over many pairs: each row's results at every t, measured the way `evaluate_swaps` measures a swap."
+    "Fig. 11 over many pairs: each row's results at every t, measured the way `evaluate_swaps` measures a swap (NaN: not measured)."
     if steps < 2: raise ValueError(f'steps must be at least 2 (t = 0 and t = 1), got {steps}')
     ts = np.linspace(0, 1, steps)
     sid = extractor(I_s, I_t)
-    ref = dict(e_s=backend.embed(I_s), e_t=backend.embed(I_t), p_s=backend.coeffs(I_s)[:, COEFF_SLICES['id']],
-               p_t=backend.coeffs(I_t)[:, COEFF_SLICES['id']])
+    e_s, e_t, c_s, c_t = backend.embed(I_s), backend.embed(I_t), backend.coeffs(I_s), backend.coeffs(I_t)  # None: no such network
+    nan, ID = torch.full((len(I_s),), float('nan')), COEFF_SLICES['id']
     out = {'t': torch.tensor(ts)}
     for row in rows:
         res = {'I_r': []} | {k: [] for k in SWEEP_METRICS}
         for t in ts:
             I_r = interpolated_swap(G, I_t, sid, *sweep_weights(row, float(t)), renormalize=renormalize).I_r.clamp(-1, 1)
-            e, p = backend.embed(I_r), backend.coeffs(I_r)[:, COEFF_SLICES['id']]
+            e, c = backend.embed(I_r), backend.coeffs(I_r)
             res['I_r'].append(I_r)
-            res['shape_to_source'].append((p - ref['p_s']).norm(dim=1)); res['shape_to_target'].append((p - ref['p_t']).norm(dim=1))
-            res['sim_to_source'].append((e * ref['e_s']).sum(1)); res['sim_to_target'].append((e * ref['e_t']).sum(1))
+            res['shape_to_source'].append(nan if c is None else (c[:, ID] - c_s[:, ID]).norm(dim=1))
+            res['shape_to_target'].append(nan if c is None else (c[:, ID] - c_t[:, ID]).norm(dim=1))
+            res['sim_to_source'].append(nan if e is None else (e * e_s).sum(1))
+            res['sim_to_target'].append(nan if e is None else (e * e_t).sum(1))
         out[row] = {k: torch.stack(v) for k, v in res.items()}
     return out
 
 
 def _img(x: Tensor) -> np.ndarray: return ((x.detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
+
+
+def _pair_of(r: dict, what: str, j: int, pair: int) -> str:
+    "'x / y' for one result's measurements to I_s and to I_t, or 'not measured' where the backend lacks the network."
+    x, y = r[f'{what}_to_source'][j, pair].item(), r[f'{what}_to_target'][j, pair].item()
+    return 'not measured' if np.isnan(x) and np.isnan(y) else f'{x:.2f} / {y:.2f}'
 
 
 def plot_fig11(sweep: dict, I_s: Tensor, I_t: Tensor, # a sweep and its (N, 3, S, S) sources and targets
@@ -150,8 +158,7 @@ def plot_fig11(sweep: dict, I_s: Tensor, I_t: Tensor, # a sweep and its (N, 3, S
             r = sweep[row]
             ax = axs[i, j + 2]; ax.imshow(_img(r['I_r'][j, pair]))
             ax.set_title(f'a,b={a:.2f},{b:.2f}' if row == 'shape' else f'c,d={c:.2f},{d:.2f}', fontsize=7)
-            ax.set_xlabel(f"shape {r['shape_to_source'][j, pair]:.2f} / {r['shape_to_target'][j, pair]:.2f}\n"
-                          f"sim {r['sim_to_source'][j, pair]:.2f} / {r['sim_to_target'][j, pair]:.2f}", fontsize=7)
+            ax.set_xlabel(f"shape {_pair_of(r, 'shape', j, pair)}\nsim {_pair_of(r, 'sim', j, pair)}", fontsize=7)
         axs[i, 0].set_ylabel(f'{row} row', fontsize=9)
     for ax in axs.flat: ax.set_xticks([]); ax.set_yticks([])
     fig.suptitle(title or 'under each result: shape error to I_s / to I_t; evaluator similarity to I_s / to I_t', fontsize=9)
@@ -167,10 +174,14 @@ def plot_sweep_means(sweep: dict, title: str = ''):
     for row, ls in (('shape', '-'), ('identity', '--')):
         if row not in sweep: continue
         m = {k: v.mean(1).numpy() for k, v in sweep[row].items() if k in SWEEP_METRICS}
-        l.plot(t, m['shape_to_source'], 'C0' + ls, label=f'{row} row: to I_s'); l.plot(t, m['shape_to_target'], 'C1' + ls, label=f'{row} row: to I_t')
-        r.plot(t, m['sim_to_source'], 'C0' + ls, label=f'{row} row: to I_s'); r.plot(t, m['sim_to_target'], 'C1' + ls, label=f'{row} row: to I_t')
+        for ax, what in ((l, 'shape'), (r, 'sim')):
+            ax.plot(t, m[f'{what}_to_source'], 'C0' + ls, label=f'{row} row: to I_s'); ax.plot(t, m[f'{what}_to_target'], 'C1' + ls, label=f'{row} row: to I_t')
     l.set_title('shape error (L2 of ψ, backend F_3d)', fontsize=9); r.set_title('evaluator similarity (cos)', fontsize=9)
-    for ax in (l, r): ax.set_xlabel('t  (shape row: a = t, b = 1 − t;  identity row: c = t, d = 1 − t)', fontsize=8); ax.legend(fontsize=7); ax.tick_params(labelsize=7)
+    for ax, lacks in ((l, 'no 3D network'), (r, 'no recognition network')):
+        ax.set_xlabel('t  (shape row: a = t, b = 1 − t;  identity row: c = t, d = 1 − t)', fontsize=8); ax.tick_params(labelsize=7)
+        if ax.lines and all(np.isnan(ln.get_ydata()).all() for ln in ax.lines):
+            ax.text(.5, .5, f'not measured\n(the backend has {lacks})', ha='center', va='center', transform=ax.transAxes, fontsize=9)
+        else: ax.legend(fontsize=7)
     if title: fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
@@ -194,15 +205,19 @@ def mask_overlay(img: Tensor,  # (3, S, S) in [-1, 1]
     return ((img + 1) / 2 * (1 - m) + torch.tensor(color)[:, None, None] * m) * 2 - 1
 
 
+def _strip(panels: list[Tensor], scale: int) -> np.ndarray: # (S·scale, n·S·scale, 3) uint8
+    "(3, S, S) images in [-1, 1] side by side, each upscaled (nearest neighbour), as one RGB image."
+    x = F.interpolate(torch.cat(panels, 2)[None], scale_factor=scale, mode='nearest')[0]
+    return ((x + 1) * 127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
+
+
 def swap_panel(I_s: Tensor, I_t: Tensor, # (3, S, S)
                out: GeneratorOutput,      # G's output for this one pair (batch of 1)
                scale: int = 3,            # nearest-neighbour upscaling of each panel
               ) -> np.ndarray:            # (S·scale, 5·S·scale, 3) uint8
     "I_s | I_t | I_r | I_r with M_low | I_r with M_r, as one RGB image."
     I_r = out.I_r[0].clamp(-1, 1)
-    x = torch.cat([I_s, I_t, I_r, mask_overlay(I_r, out.M_low[0]), mask_overlay(I_r, out.M_r[0])], 2)   # (3, S, 5S)
-    x = F.interpolate(x[None], scale_factor=scale, mode='nearest')[0]
-    return ((x + 1) * 127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
+    return _strip([I_s, I_t, I_r, mask_overlay(I_r, out.M_low[0]), mask_overlay(I_r, out.M_r[0])], scale)
 
 
 def _png(a: np.ndarray) -> bytes:
@@ -210,6 +225,10 @@ def _png(a: np.ndarray) -> bytes:
     buf = io.BytesIO(); Image.fromarray(a).save(buf, format='png'); return buf.getvalue()
 
 # %% ../nbs/10_interpolate.ipynb #49389479
+_PANEL_CAPTIONS = ('I_s<br>source', 'I_t<br>target', 'I_r<br>result', 'I_r with M_low<br>low-resolution face mask',
+                  'I_r with M_r<br>final face mask')
+
+
 class InterpolationApp:
     "Sliders for a, b, c, d over a chosen source and target, showing I_r with its masks; all logic in plain methods."
     def __init__(self, G: Generator, extractor, # the generator and a ShapeAwareIdentityExtractor with its layout
@@ -226,16 +245,24 @@ class InterpolationApp:
         self.size = G.cfg.size
         for k, v in faces.items():
             if v.shape != (3, self.size, self.size): raise ValueError(f'face {k!r} must be (3, {self.size}, {self.size}) like the generator, got {tuple(v.shape)}')
-        self.faces, self._sids, self._busy, self._uploads = dict(faces), {}, False, 0
-        names = list(self.faces)
-        self.sliders = {k: W.FloatSlider(value=v, min=0., max=1., step=0.05, description=k, readout_format='.2f')
-                        for k, v in zip('abcd', (1., 0., 1., 0.))}
+        self.faces, self._sids, self._busy, self._uploads, self._uploaded = dict(faces), {}, False, 0, {}
+        self.output: GeneratorOutput | None = None
+        names, wide = list(self.faces), {'description_width': 'initial'}
+        labels = ('a · ψ_s (source shape)', 'b · ψ_t (target shape)', 'c · υ_s (source identity)', 'd · υ_t (target identity)')
+        self.sliders = {k: W.FloatSlider(value=v, min=0., max=1., step=0.05, description=label, readout_format='.2f', style=wide)
+                        for k, v, label in zip('abcd', (1., 0., 1., 0.), labels)}
         self.ties = {'ab': W.Checkbox(value=True, description='b = 1 − a'), 'cd': W.Checkbox(value=True, description='d = 1 − c')}
+        self.headers = {'ab': W.HTML('<b>shape</b> ψ<sub>in</sub> = a·ψ<sub>s</sub> + b·ψ<sub>t</sub>'),
+                        'cd': W.HTML('<b>identity</b> υ<sub>in</sub> = c·υ<sub>s</sub> + d·υ<sub>t</sub>' + (', scaled to length 1' if renormalize else ''))}
         self.source = W.Dropdown(options=names, value=names[0], description='source')
         self.target = W.Dropdown(options=names, value=names[1], description='target')
-        self.upload = W.FileUpload(accept='image/*', multiple=False, description='upload')
-        self.upload_as = W.ToggleButtons(options=['source', 'target'], value='source')
-        self.upload_kind = W.ToggleButtons(options=[('aligned crop', 'crop'), ('photo', 'photo')], value='photo')
+        self.upload = W.FileUpload(accept='image/*', multiple=False, description='upload a face')
+        self.upload_as = W.ToggleButtons(options=['source', 'target'], value='source', description='upload as', style=wide)
+        self.upload_kind = W.ToggleButtons(options=[('aligned crop', 'crop'), ('photo', 'photo')], value='photo', description='kind', style=wide)
+        self.help = W.HTML(self._help_text(G.cfg.n3d))
+        w = self.size * self.scale
+        self.caption = W.HTML('<div style="display:flex">' + ''.join(f'<div style="width:{w}px;text-align:center;font-size:smaller">{c}</div>'
+                                                                     for c in _PANEL_CAPTIONS) + '</div>')
         self.message, self.image = W.HTML(), W.Image(format='png')
         for s in self.sliders.values(): s.observe(self.on_slider, 'value')
         for pair, box in self.ties.items(): box.observe(lambda ch, pair=pair: self.set_tie(pair, ch['new']), 'value')
@@ -245,10 +272,21 @@ class InterpolationApp:
             for k in 'ab': self.sliders[k].disabled = True
         self.widget = W.VBox([W.HBox([self.source, self.target]),
                               W.HBox([self.upload, self.upload_as, self.upload_kind]),
-                              W.HBox([W.VBox([self.sliders['a'], self.sliders['b'], self.ties['ab']]),
-                                      W.VBox([self.sliders['c'], self.sliders['d'], self.ties['cd']])]),
-                              W.HTML('I_s | I_t | I_r | I_r with M_low | I_r with M_r'), self.image, self.message])
+                              W.HBox([W.VBox([self.headers['ab'], self.sliders['a'], self.sliders['b'], self.ties['ab']]),
+                                      W.VBox([self.headers['cd'], self.sliders['c'], self.sliders['d'], self.ties['cd']])]),
+                              self.help, self.caption, self.image, self.message])
         self.refresh()
+
+    def _help_text(self, n3d: bool) -> str:
+        "The line under the sliders: what the weights mean."
+        s = ('(a, b, c, d) = (1, 0, 1, 0) is the plain swap (the source\'s shape and identity on the target); '
+             '(0, 1, 0, 1) gives the target its own identity back. ')
+        if self.renormalize: s += ('υ<sub>in</sub> is scaled back to length 1 after mixing, so with c and d untied only their ratio '
+                                   'counts: (c, d) = (0, 0.5) and (0, 1) give the same image. ')
+        else: s += 'υ<sub>in</sub> is not scaled back to length 1 (renormalize=False): c and d set its length too. '
+        s += 'ψ is not rescaled: a + b above 1 exaggerates the shape.'
+        if n3d: s += ' This generator takes υ alone (n3d), so a and b are switched off.'
+        return f'<small>{s}</small>'
 
     def weights(self) -> tuple[float, float, float, float]:
         "(a, b, c, d) as the sliders stand."
@@ -292,17 +330,32 @@ class InterpolationApp:
             with torch.no_grad(): self._sids[key] = self.extractor(self.faces[key[0]][None], self.faces[key[1]][None])
         return self._sids[key]
 
+    def problem(self) -> str | None:
+        "Why the sliders' weights cannot be rendered, in the app's words (None: they can)."
+        a, b, c, d = self.weights()
+        if self.renormalize and c == 0 and d == 0: return 'identity weights c and d are both 0: set at least one above 0'
+        return None
+
     def render(self) -> np.ndarray: # (S·scale, 5·S·scale, 3) uint8
         "One generator pass for the current pair and weights; the panel image (also kept in `self.output`)."
+        if (p := self.problem()): raise ValueError(p)
         I_s, I_t = self.faces[self.source.value], self.faces[self.target.value]
         self.output = interpolated_swap(self.G, I_t[None], self.sid(), *self.weights(), renormalize=self.renormalize)
         return swap_panel(I_s, I_t, self.output, self.scale)
 
-    def refresh(self):
-        "Render into the image widget; a weight the model cannot take (c = d = 0 renormalised) becomes the message."
+    def blank(self) -> np.ndarray: # (S·scale, 5·S·scale, 3) uint8
+        "The panel without a result: I_s | I_t | three grey panels."
+        I_s, I_t = self.faces[self.source.value], self.faces[self.target.value]
+        return _strip([I_s, I_t] + [torch.zeros_like(I_s)] * 3, self.scale)
+
+    def refresh(self, note: str = ''): # `note`: what just happened, for the status line
+        "Render into the image widget; weights the model cannot take (c = d = 0) leave grey panels and say why."
         if self._busy: return
-        try: self.image.value = _png(self.render()); self.message.value = ''
-        except ValueError as e: self.message.value = f'<b>cannot render:</b> {e}'
+        try: self.image.value, status = _png(self.render()), note
+        except ValueError as e:
+            self.output, self.image.value = None, _png(self.blank())
+            status = (note + '<br>' if note else '') + f'<b>cannot render:</b> {e}'
+        self.message.value = status
 
     def read_face(self, data: bytes,        # the uploaded file's bytes
                   kind: str = 'photo',      # 'crop': already an aligned square crop; 'photo': detect and align
@@ -321,24 +374,34 @@ class InterpolationApp:
         return detect_and_align(img, self.detector, size=self.size).image
 
     def add_upload(self, data: bytes, name: str = 'upload', # the file's bytes and name
-                   role: str = 'source', kind: str = 'photo') -> str: # the message shown ('' when the face was added)
-        "Add an uploaded face and select it as source or target; a file that gives no face leaves a message, not an exception."
+                   role: str = 'source', kind: str = 'photo') -> str: # the status line it leaves
+        "Add an uploaded face (once per file and kind) and select it as source or target, keeping the other one; says what happened."
         if role not in ('source', 'target'): raise ValueError(f"role must be 'source' or 'target', got {role!r}")
-        try: face = self.read_face(data, kind)
-        except ValueError as e:
-            self.message.value = f'<b>{name}:</b> {e}'
-            return self.message.value
-        self._uploads += 1
-        key = f'upload {self._uploads}: {name}'
-        self.faces[key] = face
+        name, seen = html.escape(name, quote=False), (hashlib.sha256(bytes(data)).hexdigest(), kind)
+        key = self._uploaded.get(seen)
+        if key is None:
+            try: face = self.read_face(data, kind)
+            except ValueError as e:
+                self.message.value = f'<b>{name}:</b> {html.escape(str(e), quote=False)}'
+                return self.message.value
+            self._uploads += 1
+            key = self._uploaded[seen] = f'upload {self._uploads}: {name}'
+            self.faces[key] = face
+            note = f'added {name} as the {role} (“{key}” in the lists)'
+        else: note = f'{name} was uploaded before: “{key}” is now the {role}'
         with self._quiet():
-            for dd in (self.source, self.target): dd.options = list(self.faces)
+            for dd in (self.source, self.target):
+                chosen = dd.value
+                dd.options = list(self.faces)      # (this selects the first option)
+                dd.value = chosen                  # so keep the selection
             (self.source if role == 'source' else self.target).value = key
-        self.refresh()
+        self.refresh(note)
         return self.message.value
 
     def on_upload(self, change):
-        "The FileUpload's observer: the newest file, as the chosen role and kind."
+        "The FileUpload's observer: the newest file, as the chosen role and kind; then it empties the upload, so the same file can come again."
         if not change['new']: return
         f = change['new'][-1]
-        self.add_upload(bytes(f['content']), f['name'], self.upload_as.value, self.upload_kind.value)
+        try: self.add_upload(bytes(f['content']), f['name'], self.upload_as.value, self.upload_kind.value)
+        finally: self.upload.value = ()
+
