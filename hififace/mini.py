@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_mini.ipynb #0955a345
 from __future__ import annotations
-import argparse, csv, json, math, os, platform, time
+import argparse, csv, json, os, time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,7 +17,8 @@ from torch import Tensor
 from .evaluate import SwapBenchmark, baseline_results, evaluate_swaps, mini_backend, synth_benchmark
 from .generator import Generator, GeneratorOutput
 from .train import TrainConfig, checkpoint_config, load_checkpoint, save_png_with_provenance
-from .weights import compare_metrics, read_manifest_file, sha256sum, update_manifest_entry
+from .weights import (compare_metrics, load_strict, machine_record, read_manifest_file, read_shipped, save_shipped,
+                              sha256sum, shipped_dir, update_manifest_entry)
 
 # %% auto #0
 __all__ = ['MINI_NAMES', 'MINI_ABOUT', 'MINI_MANIFEST', 'FULL_PAIRS', 'SMALL_PAIRS', 'MINI_TOLERANCE', 'mini_dir',
@@ -38,54 +39,31 @@ FULL_PAIRS, SMALL_PAIRS = 200, 50       # held-out pairs of the manifest's table
 
 def mini_dir() -> Path:
     "Where the shipped HifiFace-mini generators live: `$HIFIFACE_MINI`, else `data/mini` of the source checkout."
-    import hififace
-    env = os.environ.get('HIFIFACE_MINI')
-    return Path(env) if env else Path(hififace.__file__).resolve().parent.parent / 'data' / 'mini'
+    return shipped_dir('HIFIFACE_MINI', 'mini')
 
 
 def export_generator(ckpt,        # a training checkpoint (hififace-train's run/checkpoints/step_*.safetensors)
                      path,        # the .safetensors file to write
                      name: str,   # what the file is called in the manifest, e.g. 'full'
                     ) -> Path:
-    "Write the generator of a training checkpoint as float16 safetensors, its TrainConfig and step in the header (atomically)."
-    from safetensors.torch import save_file
+    "Write the generator of a training checkpoint as float16 safetensors, its TrainConfig and step in the header (`save_shipped`)."
     state = load_checkpoint(ckpt)
-    sd = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state['G'].items()}
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
     cfg = {k: v for k, v in state['config'].items() if k not in ('data', 'out')}       # machine-specific paths stay out
-    save_file(sd, str(tmp), metadata={'hififace_mini': json.dumps(dict(name=name, step=int(state['step']), config=cfg))})
-    umask = os.umask(0); os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    tmp.replace(path)
-    return path
+    return save_shipped(state['G'], path, 'hififace_mini', dict(name=name, step=int(state['step']), config=cfg))
 
 
 def load_mini(name: str = 'full', # one of MINI_NAMES (or any name exported into `path`)
               path=None,          # default: mini_dir() / f'{name}.safetensors'
              ) -> Generator:      # float32, eval mode, gradients off; `.train_config` holds its TrainConfig
     "Build a shipped HifiFace-mini generator from its file's config and load it with strict key and shape matching."
-    from safetensors import SafetensorError, safe_open
     path = Path(path) if path is not None else mini_dir() / f'{name}.safetensors'
-    if not path.is_file():
-        raise FileNotFoundError(f"no HifiFace-mini generator at '{path}'. The repository ships {', '.join(MINI_NAMES)} in "
-                                f"data/mini/; to rebuild one, run its `command` in data/mini/{MINI_MANIFEST} (hififace-train, then "
-                                f"hififace-ship-mini; about 45 min on a CPU)")
-    try:
-        with safe_open(str(path), 'pt') as f:
-            meta = json.loads((f.metadata() or {}).get('hififace_mini', '{}'))
-            sd = {k: f.get_tensor(k) for k in f.keys()}
-    except SafetensorError as e:
-        raise ValueError(f"'{path}' is not a safetensors file ({e}); expected a generator written by hififace-ship-mini") from e
-    if 'config' not in meta: raise ValueError(f"'{path}' is not a HifiFace-mini generator (no 'hififace_mini' header)")
+    meta, sd = read_shipped(path, 'hififace_mini', 'HifiFace-mini generator', f"The repository ships {', '.join(MINI_NAMES)} "
+                            f"in data/mini/; to rebuild one, run its `command` in data/mini/{MINI_MANIFEST} (hififace-train, "
+                            f"then hififace-ship-mini; about 45 min on a CPU)")
     cfg = TrainConfig(**meta['config'])
-    G = Generator(cfg.model())
-    ref = G.state_dict()
-    sd = {k: v.to(ref[k].dtype) if k in ref else v for k, v in sd.items()}
-    try: G.load_state_dict(sd, strict=True)
-    except RuntimeError as e: raise ValueError(f"'{path}' does not fit Generator({cfg.model()}) (strict load): {str(e)[:600]}") from e
+    G = load_strict(Generator(cfg.model()), sd, path)
     G.train_config, G.trained_steps = cfg, meta['step']
-    return G.eval().requires_grad_(False)
+    return G
 
 # %% ../nbs/08_mini.ipynb #e0a406ff
 @torch.no_grad()
@@ -197,7 +175,7 @@ def ship_mini(run: str | Path,    # a hififace-train run folder (checkpoints/, l
                config_file=config, data=data,
                training=dict(train_s=round(train_s, 1), s_per_step=round(train_s / G.trained_steps, 3),
                              threads=int(os.environ.get('OMP_NUM_THREADS', torch.get_num_threads())),
-                             machine=f'{platform.machine()}, {os.cpu_count()} CPUs', torch=torch.__version__),
+                             **machine_record()),
                heldout=dict(full=dict(pairs=pairs[0]), small=dict(pairs=pairs[1]), benchmark='hififace.evaluate.synth_benchmark(pairs, size)',
                             backend=backend.name),
                metrics=scores['full'], metrics_small=scores['small'], measure_s=round(measure_s, 1),

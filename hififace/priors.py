@@ -4,7 +4,7 @@
 
 # %% ../nbs/07b_priors.ipynb #3b61f16d
 from __future__ import annotations
-import argparse, functools, hashlib, json, math, os, platform, time
+import argparse, functools, json, math, time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -17,10 +17,10 @@ from torch import Tensor
 from .align import crop_112, crop_224, crop_matrices
 from .bfm import ParametricFaceModel, mini_face_model_path
 from .sid import FaceParser, ShapeAwareIdentityExtractor, face_region_mask
-from .synth import (SynthFaces, check_synth_reference, reference_render, render_difference,
-                            synth_reference_path, synth_reference_sha256, within_tolerance)
-from .weights import (PRETRAINED, compare_metrics, progress_bar, read_manifest_file, sha256sum, update_manifest_entry,
-                              weights_path)
+from .synth import (SynthFaces, reference_render, render_difference, synth_reference_path, synth_reference_sha256,
+                            within_tolerance)
+from .weights import (PRETRAINED, compare_metrics, load_strict, machine_record, progress_bar, read_manifest_file,
+                              read_shipped, save_shipped, sha256sum, shipped_dir, update_manifest_entry, weights_path)
 
 # %% auto #0
 __all__ = ['PRIOR_KINDS', 'PRIOR_WORLD_SEED', 'WORLD_IDENTITIES', 'HELDOUT_START', 'PRIOR_DEFAULTS', 'PRIOR_ARCHS',
@@ -493,47 +493,25 @@ STANDS_FOR = {'f3d': 'F_3d (Deep3DFaceRecon ReconNet, 02c)', 'fid': 'F_id (ArcFa
 
 def priors_dir() -> Path:
     "Where the shipped priors live: `$HIFIFACE_PRIORS`, else `data/priors` of the source checkout."
-    import hififace
-    env = os.environ.get('HIFIFACE_PRIORS')
-    return Path(env) if env else Path(hififace.__file__).resolve().parent.parent / 'data' / 'priors'
+    return shipped_dir('HIFIFACE_PRIORS', 'priors')
 
 
 def save_prior(net: nn.Module, cfg: PriorConfig, path) -> Path:
-    "Write a prior as float16 safetensors with its kind and config in the header (atomically)."
-    from safetensors.torch import save_file
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    sd = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in net.state_dict().items()}
-    tmp = path.with_name(path.name + '.tmp')
-    # one metadata entry: safetensors stores the metadata map in arbitrary order, which would change the file's bytes
-    save_file(sd, str(tmp), metadata={'hififace_prior': json.dumps(dict(kind=cfg.kind, config=asdict(cfg)))})
-    umask = os.umask(0); os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)                                                          # safetensors writes 0600
-    tmp.replace(path)
-    return path
+    "Write a prior as float16 safetensors with its kind and config in the header (atomically; `save_shipped`)."
+    return save_shipped(net.state_dict(), path, 'hififace_prior', dict(kind=cfg.kind, config=asdict(cfg)))
 
 
 def load_prior(kind: str,  # one of PRIOR_KINDS
                path=None,  # default: priors_dir() / PRIOR_FILES[kind]
               ) -> nn.Module: # the network in float32, eval mode, gradients off
     "Build a prior from its file's config and load its weights with strict key and shape matching."
-    from safetensors import safe_open
     if kind not in PRIOR_KINDS: raise ValueError(f'kind must be one of {PRIOR_KINDS}, got {kind!r}')
     path = Path(path) if path is not None else priors_dir() / PRIOR_FILES[kind]
-    if not path.is_file():
-        raise FileNotFoundError(f"no mini prior at '{path}'. The repository ships it in data/priors/; "
-                                f"to rebuild it run `hififace-train-prior {kind} --out {path.parent}` (5 to 15 min on a CPU)")
-    with safe_open(str(path), 'pt') as f:
-        meta = json.loads((f.metadata() or {}).get('hififace_prior', '{}'))
-        sd = {k: f.get_tensor(k) for k in f.keys()}
+    meta, sd = read_shipped(path, 'hififace_prior', 'mini prior', f"The repository ships it in data/priors/; to rebuild "
+                            f"it run `hififace-train-prior {kind} --out {path.parent}` (5 to 15 min on a CPU)")
     if meta.get('kind') != kind:
         raise ValueError(f"'{path}' holds a {meta.get('kind')!r} prior, not {kind!r} (or is not a prior of hififace.priors)")
-    net = build_prior(PriorConfig(**meta['config']))
-    ref = net.state_dict()
-    sd = {k: v.to(ref[k].dtype) if k in ref else v for k, v in sd.items()}
-    try: net.load_state_dict(sd, strict=True)
-    except RuntimeError as e:
-        raise ValueError(f"'{path}' does not fit {type(net).__name__} (strict load): {str(e)[:600]}") from e
-    return net.eval().requires_grad_(False)
+    return load_strict(build_prior(PriorConfig(**meta['config'])), sd, path)
 
 # %% ../nbs/07b_priors.ipynb #307d7808
 def mini_extractor(layout: str = 'paper') -> ShapeAwareIdentityExtractor:
@@ -604,7 +582,7 @@ def prior_record(kind: str, path, cfg: PriorConfig, hist: dict, metrics: dict, m
                              small=dict(SMALL_HELDOUT, first=HELDOUT_START, synth_reference=synth_reference_sha256())),
                 training=dict(render_s=round(hist['render_s'], 1), train_s=round(hist['train_s'], 1),
                               total_s=round(hist['total_s'], 1), s_per_step=round(hist['s_per_step'], 3),
-                              threads=hist['threads'], machine=f'{platform.machine()}, {os.cpu_count()} CPUs', torch=torch.__version__),
+                              threads=hist['threads'], **machine_record()),
                 metrics=metrics, metrics_small=metrics_small,
                 target=dict(metric=metric, op=op, value=goal, met=bool(met)),
                 command=reproduce_command(kind, str(path.parent)), history=path.name.replace('.safetensors', '.history.json'))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_weights.ipynb #1215a23a
 from __future__ import annotations
-import hashlib, json, math, os, pickle, sys
+import hashlib, json, math, os, pickle, platform, sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +14,8 @@ from tqdm.std import tqdm
 
 # %% auto #0
 __all__ = ['PRETRAINED', 'PretrainedFile', 'count_tensors', 'weights_dir', 'weights_path', 'load_pretrained', 'build_pretrained',
-           'sha256sum', 'update_manifest_entry', 'read_manifest_file', 'compare_metrics', 'LogBar', 'progress_bar']
+           'sha256sum', 'shipped_dir', 'save_shipped', 'read_shipped', 'load_strict', 'machine_record',
+           'update_manifest_entry', 'read_manifest_file', 'compare_metrics', 'LogBar', 'progress_bar']
 
 # %% ../nbs/02a_weights.ipynb #fb0e160c
 @dataclass(frozen=True)
@@ -117,6 +118,67 @@ def sha256sum(path) -> str:
     with open(path, 'rb') as f:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
+
+# %% ../nbs/02a_weights.ipynb #484d6854
+def shipped_dir(env: str,  # the environment variable that overrides it, e.g. 'HIFIFACE_PRIORS'
+                sub: str,  # the folder under data/ of the source checkout, e.g. 'priors'
+               ) -> Path:
+    "Where a kind of shipped file lives: `$env`, else `data/sub` of the source checkout."
+    import hififace
+    v = os.environ.get(env)
+    return Path(v) if v else Path(hififace.__file__).resolve().parent.parent / 'data' / sub
+
+
+def save_shipped(state_dict: dict, # tensors to store (floating point ones as float16)
+                 path,             # the .safetensors file to write
+                 key: str,         # the header's key: what kind of file this is, e.g. 'hififace_prior'
+                 header: dict,     # JSON-able: what a loader needs to rebuild the network
+                ) -> Path:
+    "Write a shipped network as float16 safetensors with one JSON header entry, atomically, mode 0666 & ~umask."
+    from safetensors.torch import save_file
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    sd = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state_dict.items()}
+    tmp = path.with_name(path.name + '.tmp')
+    save_file(sd, str(tmp), metadata={key: json.dumps(header)})
+    umask = os.umask(0); os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    tmp.replace(path)
+    return path
+
+
+def read_shipped(path,            # a file written by `save_shipped`
+                 key: str,        # the header key it must carry
+                 what: str,       # what the file should be, for messages: 'mini prior'
+                 fix: str,        # where such a file comes from and how to rebuild it
+                ) -> tuple[dict, dict]: # (header, state dict as stored)
+    "Read a shipped file's header and tensors; clear errors for a missing file, a non-safetensors file, another kind."
+    from safetensors import SafetensorError, safe_open
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no {what} at '{path}'. {fix}")
+    try:
+        with safe_open(str(path), 'pt') as f:
+            meta, sd = (f.metadata() or {}), {k: f.get_tensor(k) for k in f.keys()}
+    except SafetensorError as e:
+        raise ValueError(f"'{path}' is not a safetensors file ({e}); expected a {what}. {fix}") from e
+    if key not in meta: raise ValueError(f"'{path}' is not a {what} (no '{key}' header). {fix}")
+    return json.loads(meta[key]), sd
+
+
+def load_strict(net: nn.Module, # built from the file's header
+                sd: dict,       # the stored tensors
+                path,           # for the message
+               ) -> nn.Module:  # net in float32 (as built), eval mode, gradients off
+    "Load stored tensors into `net` with strict key and shape matching (a ValueError saying what does not fit)."
+    ref = net.state_dict()
+    sd = {k: v.to(ref[k].dtype) if k in ref else v for k, v in sd.items()}
+    try: net.load_state_dict(sd, strict=True)
+    except RuntimeError as e: raise ValueError(f"'{path}' does not fit {type(net).__name__} (strict load): {str(e)[:600]}") from e
+    return net.eval().requires_grad_(False)
+
+
+def machine_record() -> dict:
+    "What a manifest says about the machine a number was measured on."
+    return dict(machine=f'{platform.machine()}, {os.cpu_count()} CPUs', torch=torch.__version__)
 
 # %% ../nbs/02a_weights.ipynb #16bdf491
 def update_manifest_entry(path,            # the MANIFEST.json (created if absent)
