@@ -1,6 +1,7 @@
 """hififace-train as a user runs it: torchrun with 2 processes (steps not a multiple of ckpt_every, SIGTERM, two nodes
 without a shared filesystem), SIGKILL and resume, SIGTERM, refusals (missing pretrained files or mini priors, another
-model's checkpoint), bad configs. Most train the smallest model with the mini priors; one step runs the real layout."""
+model's checkpoint), bad configs, TensorBoard's events against log.csv (and training without the tensorboard
+package). Most train the smallest model with the mini priors; one step runs the real layout."""
 import csv, json, os, signal, socket, subprocess, time
 from pathlib import Path
 
@@ -78,6 +79,29 @@ def read_log(out) -> dict[int, dict]:
     with open(Path(out) / 'log.csv') as f: return {int(r['step']): r for r in csv.DictReader(f)}
 
 
+def read_tb(out):
+    "What TensorBoard shows of a run folder (its own reader, purges applied): {tag: [(step, value)]} and the images."
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    ea = EventAccumulator(str(Path(out) / 'tb'), size_guidance={'scalars': 0, 'images': 0}).Reload()
+    images = ea.Images('samples') if 'samples' in ea.Tags()['images'] else []
+    return {t: [(e.step, e.value) for e in ea.Scalars(t)] for t in ea.Tags()['scalars']}, images
+
+
+def assert_tb_matches_log(out):
+    "Every log.csv column but `step` is a TensorBoard scalar with log.csv's steps and values (float32); the images come back."
+    import numpy as np
+    from hififace.train import tb_tag
+    log, (scalars, images) = read_log(out), read_tb(out)
+    columns = next(iter(log.values())).keys() - {'step'}
+    assert sorted(scalars) == sorted(tb_tag(k) for k in columns), sorted(scalars)
+    assert {'loss/g_total', 'loss/d_total', 'monitor/id_sim_source', 'lr/lr_g', 'speed/img_per_s'} <= set(scalars)
+    for k in columns: assert scalars[tb_tag(k)] == [(s, float(np.float32(float(log[s][k])))) for s in sorted(log)], k
+    return images
+
+
+def tb_files(out) -> list[Path]: return sorted((Path(out) / 'tb').glob('events.out.tfevents.*'))
+
+
 def ckpt_steps(out) -> list[int]:
     return sorted(int(p.stem.split('_')[1]) for p in (Path(out) / 'checkpoints').glob('step_*.safetensors'))
 
@@ -93,6 +117,8 @@ def test_two_processes_keep_identical_replicas(tmp_path, data):
     log = read_log(tmp_path / 'ddp')
     assert sorted(log) == [1, 2, 3] and all(row['skipped'] == '0' for row in log.values())
     assert ckpt_steps(tmp_path / 'ddp') == [2, 3]
+    assert len(tb_files(tmp_path / 'ddp')) == 1                          # TensorBoard: rank 0 only, as log.csv
+    assert [i.step for i in assert_tb_matches_log(tmp_path / 'ddp')] == [3]
 
 
 def test_two_processes_stop_cleanly_on_sigterm(tmp_path, data):
@@ -131,6 +157,7 @@ def test_two_nodes_without_a_shared_filesystem(tmp_path, data):
     assert [p.returncode for p in nodes] == [0, 0], texts[0][-2000:] + texts[1][-2000:]
     assert ckpt_steps(tmp_path / 'node0' / 'run') == [2, 4]
     assert not (tmp_path / 'node1' / 'run' / 'checkpoints').exists()    # only rank 0 writes
+    assert not (tmp_path / 'node1' / 'run' / 'tb').exists() and len(tb_files(tmp_path / 'node0' / 'run')) == 1
 
 
 def same_state(a, b, where='') -> list[str]:
@@ -149,7 +176,9 @@ def same_state(a, b, where='') -> list[str]:
 
 
 def test_sigkill_then_resume_follows_the_uninterrupted_run(tmp_path, data):
-    "Killed at step >= 3 and resumed from its last checkpoint, a run ends bit for bit where the uninterrupted one does."
+    """Killed at step >= 3 and resumed from its last checkpoint, a run ends bit for bit where the uninterrupted one does.
+    TensorBoard shows both as log.csv (read with the last row per step): the resumed run's events, in a file of its own,
+    replace what the killed one logged after its checkpoint (purge_step)."""
     from hififace.train import load_checkpoint
     steps = 8
     ref = subprocess.run(train_cmd(data, tmp_path / 'ref', steps=steps), env=env(), capture_output=True, text=True, timeout=600)
@@ -174,6 +203,8 @@ def test_sigkill_then_resume_follows_the_uninterrupted_run(tmp_path, data):
     for s in a:                                        # every logged number, as written (repr of the float): bit for bit
         assert {k: v for k, v in a[s].items() if k != 'img_per_s'} == {k: v for k, v in b[s].items() if k != 'img_per_s'}, s
     assert ckpt_steps(tmp_path / 'ref')[-1] == ckpt_steps(run)[-1] == steps
+    assert [i.step for i in assert_tb_matches_log(tmp_path / 'ref')] == [i.step for i in assert_tb_matches_log(run)] == [steps]
+    assert len(tb_files(tmp_path / 'ref')) == 1 and len(tb_files(run)) == 2       # the resumed process adds its own file
     A, B = (load_checkpoint(Path(d) / 'checkpoints' / f'step_{steps:08d}.safetensors') for d in (tmp_path / 'ref', run))
     assert A['config']['out'] != B['config']['out']    # the one thing that differs
     A.pop('config'); B.pop('config')
@@ -265,9 +296,16 @@ def test_offline_vgg_download_becomes_the_refusal(tmp_path, data, torch_home):
 
 
 def test_resume_with_another_model_refuses(tmp_path, data):
+    "The first run, one step, stands for a machine without the tensorboard package: it trains and says so once."
     out = tmp_path / 'run'
-    r = subprocess.run(train_cmd(data, out, steps=1, small=CHEAP), env=env(), capture_output=True, text=True, timeout=600)
+    fake = tmp_path / 'no_tensorboard' / 'tensorboard'                # a tensorboard that cannot be imported, first on the path
+    fake.mkdir(parents=True)
+    (fake / '__init__.py').write_text("raise ModuleNotFoundError(\"No module named 'tensorboard'\", name='tensorboard')\n")
+    r = subprocess.run(train_cmd(data, out, steps=1, small=CHEAP), env=dict(env(), PYTHONPATH=str(fake.parent)),
+                       capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count('TensorBoard logs are off') == 1 and 'pip install tensorboard' in r.stdout, r.stdout
+    assert 'Traceback' not in r.stderr and not (out / 'tb').exists() and ckpt_steps(out) == [1]
     before = sorted((p.name, p.stat().st_mtime_ns) for p in out.rglob('*'))
     r = subprocess.run(train_cmd(data, out, 'base=8', 'n3d=true', '--resume', steps=4, small=CHEAP), env=env(), capture_output=True,
                        text=True, timeout=600)
