@@ -747,11 +747,13 @@ def write_bfm09_sources(arrays: dict, # a front model (`read_face_model_file` la
     return folder
 
 # %% ../nbs/01_bfm.ipynb #48d002b0
-def convert_bfm09_cli(argv=None):
+def convert_bfm09_cli(argv=None, # the arguments (default: the command line's)
+                      prog: str = 'hififace-convert-bfm', # the name in usage and messages (`hififace convert-bfm` passes 'hififace convert-bfm')
+                     ):
     "Command line: `hififace-convert-bfm FOLDER [-o OUT]`."
     import argparse
     ap = argparse.ArgumentParser(
-        prog='hififace-convert-bfm',
+        prog=prog,
         description="Build Deep3DFaceRecon's BFM_model_front.mat (HifiFace's 3D face model) from the Basel Face "
                     "Model 2009 and Guo et al.'s expression basis. hififace is face-swapping research software, "
                     "meant for research, education and the making of forgery-detection data.",
@@ -760,7 +762,7 @@ def convert_bfm09_cli(argv=None):
     ap.add_argument('-o', '--out', default=None, help='output file (default: FOLDER/BFM_model_front.mat)')
     args = ap.parse_args(argv)
     try: out = convert_bfm09(args.folder, args.out)
-    except (FileNotFoundError, ValueError) as e: ap.exit(2, f'hififace-convert-bfm: error: {e}\n')
+    except (FileNotFoundError, ValueError) as e: ap.exit(2, f'{prog}: error: {e}\n')
     a = read_face_model_file(out)
     print(f"wrote {out}: {a['meanshape'].size // 3} vertices, {len(a['tri'])} triangles")
 

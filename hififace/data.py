@@ -261,10 +261,12 @@ def prepare_folder(src, dst, # raw photos SRC/IDENTITY/*.jpg -> aligned crops DS
     return summary
 
 
-def prepare_cli(argv=None):
+def prepare_cli(argv=None, # the arguments (default: the command line's)
+                prog: str = 'hififace-prepare', # the name in usage and messages (`hififace prepare` passes 'hififace prepare')
+               ):
     "Command line: `hififace-prepare SRC DST [--mask parsing|landmarks]`."
     import argparse
-    ap = argparse.ArgumentParser(prog='hififace-prepare', description=
+    ap = argparse.ArgumentParser(prog=prog, description=
         'Turn a folder of photos (SRC/IDENTITY/*.jpg, the VGGFace2 layout) into HifiFace training data: detect, align '
         'to the 256 template, crop, and write the dilated face mask M_tar beside each crop. Resumable: files finished '
         'with the same --mask method are skipped, others redone. hififace is for research, education and '
@@ -280,8 +282,8 @@ def prepare_cli(argv=None):
     args = ap.parse_args(argv)
     if args.dilation < 1 or args.dilation % 2 == 0: ap.error(f'--dilation must be a positive odd number, got {args.dilation}')
     try: s = prepare_folder(args.src, args.dst, args.backend, mask=args.mask, size=args.size, dilation=args.dilation, device=args.device)
-    except FileNotFoundError as e: ap.exit(2, f'hififace-prepare: error: {e}\n')
-    print('hififace-prepare: ' + ', '.join(f'{v} {k.replace("_", " ")}' for k, v in s.items()) +
+    except FileNotFoundError as e: ap.exit(2, f'{prog}: error: {e}\n')
+    print(f'{prog}: ' + ', '.join(f'{v} {k.replace("_", " ")}' for k, v in s.items()) +
           f"; mask: {args.mask}; details in {Path(args.dst) / 'prepare_report.json'}")
     bad = json.loads((Path(args.dst) / 'prepare_report.json').read_text())['unreadable']
     for line in bad[:10]: print(f'  unreadable: {line}')              # what is wrong with each, as hififace.align.load_image says

@@ -185,9 +185,11 @@ def ship_mini(run: str | Path,    # a hififace-train run folder (checkpoints/, l
     return rec
 
 
-def ship_mini_cli(argv=None):
+def ship_mini_cli(argv=None, # the arguments (default: the command line's)
+                  prog: str = 'hififace-ship-mini', # the name in usage and messages (`hififace ship-mini` passes 'hififace ship-mini')
+                 ):
     "Command line: export a hififace-train run's generator into data/mini and measure it (manifest entry)."
-    p = argparse.ArgumentParser(prog='hififace-ship-mini', description=ship_mini_cli.__doc__ + ' hififace is face-swapping '
+    p = argparse.ArgumentParser(prog=prog, description=ship_mini_cli.__doc__ + ' hififace is face-swapping '
                                 'software for research, education and forgery-detection data.')
     p.add_argument('run', help='the run folder of hififace-train')
     p.add_argument('--name', required=True, help='file name: NAME.safetensors (the notebook uses full, n3d, bare)')
@@ -200,7 +202,7 @@ def ship_mini_cli(argv=None):
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     try: rec = ship_mini(a.run, a.name, a.config, a.out, a.step, tuple(a.pairs))
-    except (FileNotFoundError, ValueError) as e: p.exit(2, f'hififace-ship-mini: error: {e}\n')
+    except (FileNotFoundError, ValueError) as e: p.exit(2, f'{prog}: error: {e}\n')
     m = rec['metrics']
     print(f"{a.out}/{a.name}.safetensors: {rec['bytes'] / 1e6:.2f} MB, step {rec['step']}, trained {rec['training']['train_s'] / 60:.1f} min; "
           f"{a.pairs[0]} held-out pairs: ID retrieval {m['id_retrieval']:.1f} %, pose {m['pose_error']:.2f} deg, shape {m['shape_error']:.2f}")

@@ -620,9 +620,11 @@ def train_and_ship(kind: str, out, cfg: PriorConfig | None = None, progress: boo
     return rec
 
 
-def train_prior_cli(argv=None):
+def train_prior_cli(argv=None, # the arguments (default: the command line's)
+                    prog: str = 'hififace-train-prior', # the name in usage and messages (`hififace train-prior` passes 'hififace train-prior')
+                   ):
     "Command line: train a mini prior on SynthFaces and write it, its history and its manifest entry."
-    p = argparse.ArgumentParser(prog='hififace-train-prior', description=train_prior_cli.__doc__ +
+    p = argparse.ArgumentParser(prog=prog, description=train_prior_cli.__doc__ +
                                 ' With the defaults this reproduces the file shipped in data/priors.')
     p.add_argument('kind', choices=PRIOR_KINDS)
     p.add_argument('--out', default=str(priors_dir()), help='output folder (default: %(default)s)')

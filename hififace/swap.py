@@ -634,9 +634,9 @@ INTENDED_USE = ('hififace is face-swapping software for research, education and 
                 'faces you have the right to use; every file it writes is marked as synthetic in its metadata.')
 
 
-def swap_parser():
+def swap_parser(prog: str = 'hififace swap'):
     import argparse
-    ap = argparse.ArgumentParser(prog='hififace swap', description=
+    ap = argparse.ArgumentParser(prog=prog, description=
         'Put the face (identity and face shape) of the person in --source onto the face(s) in --target, a photo or a '
         'video, and write --out. ' + INTENDED_USE, epilog=LANDMARKS_HELP)
     ap.add_argument('--source', required=True, help='photo of the person whose identity is used (the largest face; '
@@ -666,11 +666,13 @@ def swap_parser():
 USER_ERRORS = (SwapError, ImageLoadError, NoFaceError, MediaError, MissingPretrained)   # bad input: the CLI says it in one line, status 2
 
 
-def swap_cli(argv=None):
+def swap_cli(argv=None,                # the arguments (default: the command line's)
+             prog: str = 'hififace swap', # the name in usage and messages
+            ):
     "Command line: `hififace swap --source S --target T --out O`."
-    ap = swap_parser()
+    ap = swap_parser(prog)
     a = ap.parse_args(argv)
-    def fail(msg): ap.exit(2, f'hififace swap: error: {msg}\n')
+    def fail(msg): ap.exit(2, f'{prog}: error: {msg}\n')
     src, tgt, out = Path(a.source), Path(a.target), Path(a.out)
     face = _face_arg(a.face)
     if face is None: fail(f"--face must be 'largest', 'all' or a face index (0 = the largest), got {a.face!r}")
@@ -687,7 +689,7 @@ def swap_cli(argv=None):
     try: device = torch.device(a.device)
     except RuntimeError: fail(f"--device must be 'cpu' or 'cuda' (or 'cuda:N'), got {a.device!r}")
     if device.type == 'cuda' and not torch.cuda.is_available(): fail(f"--device {a.device}: torch finds no CUDA GPU here; use --device cpu")
-    say = None if a.quiet else lambda m: print(f'hififace swap: {m}')
+    say = None if a.quiet else lambda m: print(f'{prog}: {m}')
     try:
         if a.weights == 'mini': sw = Swapper.mini(a.mini_model, a.blend, device=a.device)
         else: sw = Swapper.pretrained(a.weights, a.size, a.random_weights, a.backend, a.device, a.blend)
@@ -698,9 +700,9 @@ def swap_cli(argv=None):
         else:
             r = swap_image_file(sw, src, tgt, out, face, a.reference, a.label, say)
             msg = f'{len(r.faces)} face(s) swapped' + (f', {len(r.skipped)} too small' if r.skipped else '')
-    except MissingPretrained as e: ap.exit(2, f'hififace swap: error: {e}\n')  # one line per missing file
+    except MissingPretrained as e: ap.exit(2, f'{prog}: error: {e}\n')  # one line per missing file
     except USER_ERRORS as e: fail(' '.join(str(e).split()))                   # bad input: one line; anything else is a bug: traceback
-    print(f"hififace swap: wrote '{out}' ({msg}; {time.perf_counter() - t0:.1f} s; weights: {sw.name})" +
+    print(f"{prog}: wrote '{out}' ({msg}; {time.perf_counter() - t0:.1f} s; weights: {sw.name})" +
           ('; UNTRAINED: random weights, the result is meaningless' if sw.untrained else ''))
 
 

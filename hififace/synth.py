@@ -831,10 +831,12 @@ def write_synth(out,                       # the dataset folder (created; must b
     return manifest
 
 # %% ../nbs/07a_synth.ipynb #802aeb42
-def synth_cli(argv=None):
+def synth_cli(argv=None, # the arguments (default: the command line's)
+              prog: str = 'hififace-synth', # the name in usage and messages (`hififace synth` passes 'hififace synth')
+             ):
     "Command line: `hififace-synth OUT --identities N --per-identity K --size S --seed X`."
     import argparse, time
-    ap = argparse.ArgumentParser(prog='hififace-synth', description=
+    ap = argparse.ArgumentParser(prog=prog, description=
         'Write a synthetic face dataset (SynthFaces) that hififace-train reads unchanged: OUT/train/IDENTITY/NAME.png with '
         'NAME.mask.png beside each (the FacePairs layout), held-out identities in OUT/heldout, and the complete ground truth '
         'of every image beside it. The same command writes the same bytes on one machine, and on any x86-64 CPU the same '
@@ -860,9 +862,9 @@ def synth_cli(argv=None):
     t0 = time.perf_counter()
     try: write_synth(args.out, args.identities, args.per_identity, args.size, args.seed, args.heldout, args.occluders,
                      args.overwrite, args.workers)
-    except FileExistsError as e: ap.exit(2, f'hififace-synth: error: {e}\n')
+    except FileExistsError as e: ap.exit(2, f'{prog}: error: {e}\n')
     n, dt = args.identities * args.per_identity, time.perf_counter() - t0
-    print(f"hififace-synth: wrote {n} images of {args.identities - n_held} training and {n_held} held-out identities "
+    print(f"{prog}: wrote {n} images of {args.identities - n_held} training and {n_held} held-out identities "
           f"({args.size} px, seed {args.seed}) to {args.out} in {dt:.1f} s ({n / dt:.0f} images/s)")
 
 # %% ../nbs/07a_synth.ipynb #cdeafbae
