@@ -15,7 +15,7 @@ import torch
 from matplotlib import cbook
 
 from hififace.align import load_image
-from hififace.media import save_image
+from hififace.files import save_image
 from hififace.swap import Swapper, faces_from_json, swap_record, swap_video_file, synth_clip, synth_scene, write_clip, write_scene
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hififace.align import DetectedFace
-from hififace.media import LandmarkSmoother, make_test_video, process_video, read_frames, video_encoder
+from hififace.align import DetectedFace, LandmarkSmoother
+from hififace.media import make_test_video, process_video, read_frames, video_encoder
 
 
 def median(fn, repeats):

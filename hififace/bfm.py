@@ -15,6 +15,8 @@ from fastcore.basics import patch
 from scipy.io import loadmat, savemat
 from torch import Tensor
 
+from .files import atomic_write
+
 # %% auto #0
 __all__ = ['COEFF_SLICES', 'N_COEFFS', 'FUSED_SLICES', 'FUSED_DIMS', 'FRONT_MODEL_KEYS', 'EXTRA_MODEL_KEYS', 'BFM_HOWTO',
            'MINI_SCALE', 'MINI_MODE_NAMES', 'MINI_FACE_MODEL_FILE', 'BFM09_FILES', 'split_coeffs',
@@ -103,10 +105,7 @@ def save_face_model_file(path, # where to write the .mat file
     "Write a face model in the exact layout of Deep3DFaceRecon's `BFM_model_front.mat`."
     out = {k: np.asarray(arrays[k]).astype(np.int32 if k in _INDEX_KEYS else np.float32)
            for k in FRONT_MODEL_KEYS + EXTRA_MODEL_KEYS if k in arrays}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(path).with_name(Path(path).name + '.tmp')
-    savemat(str(tmp), out, do_compression=True)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: savemat(str(tmp), out, do_compression=True))
 
 # %% ../nbs/01_bfm.ipynb #de630f51
 def _g(x, y, x0, y0, sx, sy):

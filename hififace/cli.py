@@ -4,11 +4,12 @@
 
 # %% ../nbs/11_cli.ipynb #3bbf7dfe
 from __future__ import annotations
-import argparse, ast, importlib, importlib.util, sys
-from pathlib import Path
+import argparse, importlib, sys
+
+from .files import INTENDED_USE             # the ground floor: no torch, no numpy
 
 # %% auto #0
-__all__ = ['COMMANDS', 'ALIASES', 'command_function', 'intended_use', 'cli_parser', 'main']
+__all__ = ['COMMANDS', 'ALIASES', 'command_function', 'cli_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #12db2f0b
 COMMANDS = {   # command: (module, function, what it does); the notebook that explains it
@@ -29,17 +30,6 @@ def command_function(name: str, # a key of COMMANDS
     module, function, _ = COMMANDS[name]
     return getattr(importlib.import_module(module), function)
 
-# %% ../nbs/11_cli.ipynb #2e2e2252
-def intended_use() -> str:
-    "`hififace.media.INTENDED_USE`, read from the module's source (importing hififace.media imports torch)."
-    source = Path(importlib.util.find_spec('hififace.media').origin).read_text(encoding='utf-8')
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and [getattr(t, 'id', None) for t in node.targets] == ['INTENDED_USE']:
-            try: return ast.literal_eval(node.value)
-            except ValueError: break                                       # computed: import it
-    from hififace.media import INTENDED_USE
-    return INTENDED_USE
-
 # %% ../nbs/11_cli.ipynb #2381788b
 class _OneLineErrors(argparse.ArgumentParser):
     def error(self, message): self.exit(2, f"{self.prog}: error: {message}; see 'hififace --help'\n")
@@ -57,7 +47,7 @@ class _HelpFormatter(argparse.HelpFormatter):
 def cli_parser() -> argparse.ArgumentParser:
     "The parser of `hififace`: the commands with one line each, and the intended use."
     ap = _OneLineErrors(prog='hififace', formatter_class=_HelpFormatter,
-        description=f'HifiFace face swapping (Wang et al., IJCAI 2021), re-implemented for {intended_use()}. Do not use it '
+        description=f'HifiFace face swapping (Wang et al., IJCAI 2021), re-implemented for {INTENDED_USE}. Do not use it '
                     'to deceive or impersonate anyone; every image and video hififace swap writes is marked as synthetic.',
         epilog="Each command has its own options: hififace COMMAND --help. The former commands hififace-synth, "
                "hififace-prepare, hififace-train, ... remain as aliases of hififace synth, hififace prepare, ...")

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from PIL import Image, PngImagePlugin
 from torch import Tensor
 from torch.utils.data import Dataset
+from .files import atomic_write
 from .weights import progress_bar
 
 # %% auto #0
@@ -153,9 +154,7 @@ def _save_png(array: np.ndarray, path: Path, text: dict | None = None):
     "Write a PNG atomically (temporary file + rename), with optional text chunks: an interrupted run never leaves a half-written image."
     info = PngImagePlugin.PngInfo()
     for k, v in (text or {}).items(): info.add_text(k, v)
-    tmp = path.with_name(path.name + '.tmp')
-    Image.fromarray(array).save(tmp, format='PNG', pnginfo=info)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format='PNG', pnginfo=info))
 
 
 def make_synthetic_dataset(root, # where to write ROOT/IDENTITY/NAME.png + NAME.mask.png

@@ -19,11 +19,11 @@ from .align import (AlignedFace, DetectedFace, ImageLoadError, NoFaceError, alig
 from .bfm import fuse_coeffs
 from .data import MissingPretrained
 from .generator import Generator, GeneratorOutput, HifiFaceConfig
-from .media import MediaError
+from .files import INTENDED_USE, MediaError
 
 # %% auto #0
 __all__ = ['BLEND_MODES', 'FEATHER', 'EDGE', 'DT_DILATION', 'DETECT_SIDE', 'MIN_FACE', 'GENERATOR_FILE', 'SWAP_NEEDS',
-           'LANDMARKS_JSON', 'VIDEO_LANDMARKS_JSON', 'VIDEO_INPUTS', 'LANDMARKS_HELP', 'INTENDED_USE', 'USER_ERRORS',
+           'LANDMARKS_JSON', 'VIDEO_LANDMARKS_JSON', 'VIDEO_INPUTS', 'LANDMARKS_HELP', 'USE_NOTICE', 'USER_ERRORS',
            'SwapError', 'feather_alpha', 'crop_region', 'paste_back', 'align_region', 'poisson_paste', 'SourceIdentity',
            'FaceSwap', 'SwapResult', 'Swapper', 'missing_swap_files', 'faces_from_json', 'synth_scene', 'synth_clip',
            'write_scene', 'write_clip', 'swap_record', 'swap_image_file', 'swap_video_file', 'swap_parser', 'swap_cli',
@@ -544,7 +544,7 @@ def swap_image_file(swapper: Swapper, source, target, out, # paths: source photo
                    ) -> SwapResult:
     "Swap faces between two image files and write the result with its provenance mark; nothing is written on error."
     from hififace.align import load_image
-    from hififace.media import IMAGE_SUFFIXES, save_image
+    from hififace.files import IMAGE_SUFFIXES, save_image
     out = Path(out)
     if out.suffix.lower() not in IMAGE_SUFFIXES: raise SwapError(f"--out must end in one of {', '.join(sorted(IMAGE_SUFFIXES))} for a photo target, got '{out.name}'")
     src_img, tgt_img = load_image(source), load_image(target, max_pixels=None)   # the target at full size: its bytes are kept
@@ -566,7 +566,8 @@ def swap_video_file(swapper: Swapper, source, target, out, # paths: source photo
                    ) -> dict:
     "Swap faces in every frame of a video: the source identity once, landmarks smoothed, audio kept, faceless frames unchanged."
     from hififace.align import load_image
-    from hififace.media import LandmarkSmoother, process_video, video_info
+    from hififace.align import LandmarkSmoother
+    from hififace.media import process_video, video_info
     out = Path(out)
     info = video_info(target)                                  # a bad video fails here, before any work
     src_img = load_image(source)
@@ -630,15 +631,15 @@ LANDMARKS_HELP = (f'Ground-truth landmarks: if a file NAME.json sits beside an i
                   f'write them). A malformed one is refused; move it away to let the detector find the faces.')
 
 
-INTENDED_USE = ('hififace is face-swapping software for research, education and making forgery-detection data. Swap only '
-                'faces you have the right to use; every file it writes is marked as synthetic in its metadata.')
+USE_NOTICE = (f'hififace is face-swapping software for {INTENDED_USE}. Swap only faces you have the right to use; '
+              'every file it writes is marked as synthetic in its metadata.')   # what `hififace swap --help` says first
 
 
 def swap_parser(prog: str = 'hififace swap'):
     import argparse
     ap = argparse.ArgumentParser(prog=prog, description=
         'Put the face (identity and face shape) of the person in --source onto the face(s) in --target, a photo or a '
-        'video, and write --out. ' + INTENDED_USE, epilog=LANDMARKS_HELP)
+        'video, and write --out. ' + USE_NOTICE, epilog=LANDMARKS_HELP)
     ap.add_argument('--source', required=True, help='photo of the person whose identity is used (the largest face; '
                     'NAME.json beside it: its landmarks, see below)')
     ap.add_argument('--target', required=True, help=f"photo (JPEG, PNG, WebP, ...) or video ({', '.join(VIDEO_INPUTS)}); "
@@ -679,7 +680,8 @@ def swap_cli(argv=None,                # the arguments (default: the command lin
     for name, p in (('--source', src), ('--target', tgt)) + ((('--reference', Path(a.reference)),) if a.reference else ()):
         if not p.is_file(): fail(f"{name} '{p}' is not a file")
     if out.resolve() == tgt.resolve() or out.resolve() == src.resolve(): fail(f"--out '{out}' would overwrite an input; choose another file")
-    from hififace.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+    from hififace.files import IMAGE_SUFFIXES
+    from hififace.media import VIDEO_SUFFIXES
     video = tgt.suffix.lower() in VIDEO_INPUTS
     want = sorted(VIDEO_SUFFIXES if video else IMAGE_SUFFIXES)
     if out.suffix.lower() not in want: fail(f"--out must end in one of {', '.join(want)} for a {'video' if video else 'photo'} target, got '{out.name}'")
@@ -711,7 +713,7 @@ def main(argv=None):
     import sys
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ('-h', '--help'):
-        print('usage: hififace swap --source S --target T --out O [options]\n\n' + INTENDED_USE +
+        print('usage: hififace swap --source S --target T --out O [options]\n\n' + USE_NOTICE +
               '\n\nsubcommands:\n  swap    swap faces in a photo or a video (hififace swap --help)')
         return
     if argv[0] != 'swap': raise SystemExit(f"hififace: error: unknown subcommand {argv[0]!r}; try 'hififace swap --help'")

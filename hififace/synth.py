@@ -21,6 +21,7 @@ from .align import crop_matrices, five_from_68, similarity_transform, template_2
 from .bfm import (MINI_MODE_NAMES, MINI_SCALE, ParametricFaceModel, mini_face_model_path, read_face_model_file,
                           rotation_matrix, _brow, _eye_open, _iris, _lips, _MOUTH)
 from .data import MASK_SUFFIX
+from .files import atomic_write
 from .sid import FACE_CLASSES, PARSING_CLASSES
 from .weights import progress_bar, sha256sum
 
@@ -724,10 +725,7 @@ def _prepare_out(out: Path, overwrite: bool):
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _write_json(path: Path, obj):
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(obj, indent=1) + '\n')
-    tmp.replace(path)
+def _write_json(path: Path, obj): atomic_write(path, json.dumps(obj, indent=1) + '\n')
 
 
 def _save_image_files(folder: Path, name: str, img: np.ndarray, m_tar: np.ndarray, parsing: np.ndarray, occ: np.ndarray, gt: dict):
@@ -926,10 +924,7 @@ def within_tolerance(diff: dict, tol: dict = SYNTH_TOLERANCE) -> list[str]:
 def write_synth_reference(path=None) -> Path:
     "Store `reference_render()` (compressed, ~0.3 MB), atomically: after a deliberate change of the world only."
     path = Path(path or synth_reference_path())
-    tmp = path.with_name(path.name + '.tmp.npz')
-    np.savez_compressed(tmp, **reference_render())
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda tmp: np.savez_compressed(tmp, **reference_render()))
 
 
 def check_synth_reference(path=None) -> dict:

@@ -20,17 +20,17 @@ from tqdm.auto import tqdm
 from .bfm import ParametricFaceModel, mini_face_model_path
 from .data import FacePairs, MissingPretrained
 from .discriminator import Discriminator
+from .files import atomic_write, save_image
 from .generator import Generator, HifiFaceConfig
 from .losses import LPIPS, HifiFaceObjective, LossWeights
 from .sid import IResNet, ReconNet, ShapeAwareIdentityExtractor
 from .weights import PRETRAINED, build_pretrained, progress_bar, weights_dir, weights_path
 
 # %% auto #0
-__all__ = ['PRIORS', 'VGG16_URL', 'PROVENANCE', 'TB_MONITORS', 'MODEL_FIELDS', 'TrainConfig', 'vgg16_path', 'uses_shape_loss',
-           'required_files', 'fetch_vgg16', 'check_pretrained', 'save_checkpoint', 'load_checkpoint',
-           'checkpoint_config', 'rng_state', 'set_rng_state', 'save_png_with_provenance', 'tb_tag',
-           'summary_writer_class', 'open_tensorboard', 'add_log_row', 'add_png', 'step_batches', 'collate',
-           'ResumeMismatch', 'Trainer', 'sample_grid', 'train_cli']
+__all__ = ['PRIORS', 'VGG16_URL', 'TB_MONITORS', 'MODEL_FIELDS', 'TrainConfig', 'vgg16_path', 'uses_shape_loss', 'required_files',
+           'fetch_vgg16', 'check_pretrained', 'save_checkpoint', 'load_checkpoint', 'checkpoint_config', 'rng_state',
+           'set_rng_state', 'save_png_with_provenance', 'tb_tag', 'summary_writer_class', 'open_tensorboard',
+           'add_log_row', 'add_png', 'step_batches', 'collate', 'ResumeMismatch', 'Trainer', 'sample_grid', 'train_cli']
 
 # %% ../nbs/06b_train.ipynb #8a7faac8
 PRIORS = {'real': "the pretrained F_3d and F_id from $HIFIFACE_WEIGHTS (required)",
@@ -230,11 +230,8 @@ def save_checkpoint(path, # the .safetensors file to write (atomically: temporar
     from safetensors.torch import save_file
     tensors = {}
     skeleton = {k: _flat_state(k, v, tensors) for k, v in state.items()}
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    save_file(tensors, str(tmp), metadata={'hififace_state': json.dumps(skeleton)})
-    with open(tmp, 'rb') as f: os.fsync(f.fileno())
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={'hififace_state': json.dumps(skeleton)}),
+                 fsync=True)                   # on the disk before the rename: a crash leaves the old file or the new one
 
 
 def load_checkpoint(path) -> dict:
@@ -269,15 +266,9 @@ def set_rng_state(s: dict):
     if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
 # %% ../nbs/06b_train.ipynb #7fc14220
-PROVENANCE = ('Synthetic image made with hififace, face-swapping software for research, education and '
-              'forgery-detection data. It does not show a real scene.')
-
-
 def save_png_with_provenance(img: Tensor, # (3, H, W) in [0, 1]
                              path):       # a .png file (its folder is created)
-    "Write an image with the provenance mark of the project's tools (`hififace.media.save_image`: PNG text and XMP, atomic)."
-    from hififace.media import save_image   # hififace.media imports this module: import it here
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    "Write an image with the provenance mark of the project's tools (`hififace.files.save_image`: PNG text and XMP, atomic)."
     save_image((img.clamp(0, 1).permute(1, 2, 0) * 255).round().byte().cpu().numpy(), path)
 
 # %% ../nbs/06b_train.ipynb #b1d24e6a

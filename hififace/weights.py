@@ -12,6 +12,8 @@ import torch
 import torch.nn as nn
 from tqdm.std import tqdm
 
+from .files import atomic_write
+
 # %% auto #0
 __all__ = ['PRETRAINED', 'PretrainedFile', 'count_tensors', 'weights_dir', 'weights_path', 'load_pretrained', 'build_pretrained',
            'sha256sum', 'shipped_dir', 'save_shipped', 'read_shipped', 'load_strict', 'machine_record',
@@ -136,14 +138,8 @@ def save_shipped(state_dict: dict, # tensors to store (floating point ones as fl
                 ) -> Path:
     "Write a shipped network as float16 safetensors with one JSON header entry, atomically, mode 0666 & ~umask."
     from safetensors.torch import save_file
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     sd = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state_dict.items()}
-    tmp = path.with_name(path.name + '.tmp')
-    save_file(sd, str(tmp), metadata={key: json.dumps(header)})
-    umask = os.umask(0); os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda tmp: save_file(sd, str(tmp), metadata={key: json.dumps(header)}))
 
 
 def read_shipped(path,            # a file written by `save_shipped`
@@ -192,10 +188,7 @@ def update_manifest_entry(path,            # the MANIFEST.json (created if absen
     man = json.loads(path.read_text()) if path.is_file() else {'about': about, 'files': {}}
     man['files'][file] = record
     man['files'] = dict(sorted(man['files'].items(), key=key))
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(man, indent=1) + '\n')
-    tmp.replace(path)
-    return path
+    return atomic_write(path, json.dumps(man, indent=1) + '\n')
 
 
 def read_manifest_file(path) -> dict:

@@ -26,7 +26,7 @@ def in_process(fn, args, capsys) -> tuple[int, str, str]:
 
 
 def test_help_lists_the_commands_and_the_intended_use():
-    from hififace.media import INTENDED_USE
+    from hififace.files import INTENDED_USE
     p = sh('--help')
     assert p.returncode == 0 and p.stderr == '', p.stderr
     for name, (_, _, what) in COMMANDS.items(): assert f'\n    {name} ' in p.stdout and what in p.stdout, name

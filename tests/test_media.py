@@ -1,16 +1,15 @@
-"""hififace.media as the swap tools use it: the provenance mark in images and videos, atomic writes, video in and out
-with the source's audio, clear errors for files that are not videos, and steady landmarks."""
+"""hififace.files and hififace.media as the swap tools use them: the provenance mark in images and videos, atomic writes,
+video in and out with the source's audio, clear errors for files that are not videos; and hififace.align's steady landmarks."""
 import json, os, subprocess
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from hififace.align import DetectedFace
-from hififace.media import (MediaError, LandmarkSmoother, OneEuroFilter, ffmpeg_exe, make_test_video, process_video,
-                            read_frames, read_provenance, save_image, moving_shapes as frames_of, video_info,
-                            visible_label)
-from hififace.train import PROVENANCE
+from hififace.align import DetectedFace, LandmarkSmoother, OneEuroFilter
+from hififace.files import PROVENANCE, MediaError, save_image, visible_label
+from hififace.media import (ffmpeg_exe, make_test_video, process_video, read_frames, read_provenance,
+                            moving_shapes as frames_of, video_info)
 
 
 def files(folder):
