@@ -20,7 +20,8 @@ __all__ = ['ARCFACE_112', 'LM3D_STD', 'CROP_SCALE', 'CROP_SHIFT', 'TEMPLATE_256'
            'deep3d_matrix', 'template_256', 'crop_matrices', 'warp_affine', 'crop_224', 'crop_112', 'ImageLoadError',
            'LoadedImage', 'load_image', 'as_rgb_uint8', 'five_from_68', 'NoFaceError', 'DetectedFace', 'DlibDetector',
            'FaceAlignmentDetector', 'get_detector', 'AlignedFace', 'align_face', 'detect_and_align', 'lfw_canvas',
-           'negative_images', 'group_photo', 'landmark_face_mask', 'OneEuroFilter', 'LandmarkSmoother']
+           'negative_images', 'group_photo', 'scaled_dilation', 'landmark_face_mask', 'OneEuroFilter',
+           'LandmarkSmoother']
 
 # %% ../nbs/02b_align.ipynb #b1b242d8
 # ArcFace's 112x112 template (insightface `arcface_src`): eye centres, nose tip, mouth corners; pixel centres at integers
@@ -488,6 +489,13 @@ def group_photo() -> tuple[np.ndarray, list[np.ndarray]]: # (420, 1300, 3) uint8
         x += s + 40
     return canvas, boxes
 
+# %% ../nbs/02b_align.ipynb #48e8a5a6
+def scaled_dilation(px_at_256: int, # the dilation kernel in pixels for a 256 crop (SPEC §6: 5)
+                    size: int,      # the crop size it is used at
+                   ) -> int:        # an odd kernel size, at least 1
+    "A mask dilation given at 256 px, scaled to another crop size and kept odd (a max-pool kernel with a centre)."
+    return max(1, round(px_at_256 * size / 256)) | 1
+
 # %% ../nbs/02b_align.ipynb #b6224103
 def _convex_hull(p: np.ndarray) -> np.ndarray:
     "Convex hull of 2D points (Andrew's monotone chain): vertices ordered so that the inside is where cross(edge, p - vertex) >= 0."
@@ -516,7 +524,7 @@ def landmark_face_mask(landmarks, # (68, 2) or (B, 68, 2) iBUG-68 points in crop
     if not np.isfinite(lm).all(): raise ValueError('landmarks contain NaN or inf: expected finite crop pixel coordinates')
     if dilation < 1 or dilation % 2 == 0: raise ValueError(f'dilation must be a positive odd number of pixels, got {dilation}')
     if not 0 <= forehead <= 2: raise ValueError(f'forehead is a fraction of the brow-to-chin height (0 to 2), got {forehead}')
-    dil = max(1, round(dilation * size / 256)) | 1                      # as hififace-prepare scales the parsing mask
+    dil = scaled_dilation(dilation, size)                               # as hififace-prepare scales the parsing mask
     m = torch.zeros(len(lm), 1, size, size)
     for b, pts in enumerate(lm):
         up = pts[17:27].mean(0) - pts[8]                                # chin -> brow centre: "up" in the face, roll included

@@ -212,7 +212,8 @@ def prepare_folder(src, dst, # raw photos SRC/IDENTITY/*.jpg -> aligned crops DS
                    progress: bool = True,
                   ) -> dict:
     "Detect, align, crop and mask every photo; skip files finished with the same mask method; report what was skipped and why."
-    from hififace.align import ImageLoadError, NoFaceError, as_rgb_uint8, detect_and_align, get_detector, landmark_face_mask
+    from hififace.align import (ImageLoadError, NoFaceError, as_rgb_uint8, detect_and_align, get_detector, landmark_face_mask,
+                                scaled_dilation)
     from hififace.sid import BiSeNet, FaceParser
     from hififace.weights import PRETRAINED, build_pretrained, weights_dir, weights_path
     src, dst = Path(src), Path(dst)
@@ -230,7 +231,7 @@ def prepare_folder(src, dst, # raw photos SRC/IDENTITY/*.jpg -> aligned crops DS
     files = sorted(p for p in src.rglob('*') if p.is_file() and not p.name.startswith('.'))
     report = dict(written=[], redone=[], done_before=[], unreadable=[], too_small=[], no_face=[], failed=[])
     methods = {}                                                       # photo -> how its mask was made
-    dil = max(1, round(dilation * size / 256)) | 1
+    dil = scaled_dilation(dilation, size)
     for f in progress_bar(files, desc='prepare', unit='photo', disable=not progress):
         rel = f.relative_to(src)
         ident = rel.parts[0] if len(rel.parts) > 1 else '_'

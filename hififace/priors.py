@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .align import crop_112, crop_224, crop_matrices
+from .align import crop_112, crop_224, crop_matrices, scaled_dilation
 from .bfm import ParametricFaceModel, mini_face_model_path
 from .sid import FaceParser, ShapeAwareIdentityExtractor, face_region_mask
 from .synth import (SynthFaces, reference_render, render_difference, synth_reference_path, synth_reference_sha256,
@@ -371,7 +371,7 @@ def prior_metrics(kind: str,      # one of PRIOR_KINDS
     lab = torch.cat([parser(x).argmax(1) for x in img.split(8)])                          # 8 at a time: logits at 512 px
     for p, f in zip(net.parameters(), flags): p.requires_grad_(f)
     gt = batch['parsing'].long()
-    d = max(1, round(5 * S / 256)) | 1                                                     # SynthFaces' M_tar dilation
+    d = scaled_dilation(5, S)                                                              # SynthFaces' M_tar dilation
     return dict(face_iou=mask_iou(face_region_mask(lab, 1), face_region_mask(gt, 1)),
                 M_tar_iou=mask_iou(face_region_mask(lab, d), face_region_mask(gt, d)),
                 pixel_acc=float((lab == gt).float().mean()))

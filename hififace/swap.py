@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from fastcore.basics import patch
 
-from .align import (AlignedFace, DetectedFace, ImageLoadError, NoFaceError, align_face, as_rgb_uint8, get_detector,
+from .align import (AlignedFace, DetectedFace, ImageLoadError, NoFaceError, align_face, as_rgb_uint8, get_detector, scaled_dilation,
                             landmark_face_mask, warp_affine)
 from .bfm import fuse_coeffs
 from .data import MissingPretrained
@@ -258,7 +258,7 @@ class Swapper:
     def face_mask(self, crop: Tensor, landmarks=None, dilation: int = 5) -> Tensor:
         "M for an aligned crop (1, 1, S, S): the parser's face classes if there is a parser, else the 68-landmark hull."
         S = self.size
-        dil = max(1, round(dilation * S / 256)) | 1
+        dil = scaled_dilation(dilation, S)
         if self.parser is not None: return self.parser.face_mask(crop, dil)
         if landmarks is None:                                  # Blend-R without a parser: landmarks of the result
             u8 = ((crop[0].permute(1, 2, 0).cpu() + 1) * 127.5).round().clamp(0, 255).byte().numpy()

@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from .align import crop_matrices, five_from_68, similarity_transform, template_256
+from .align import crop_matrices, scaled_dilation, template_256
 from .bfm import (MINI_MODE_NAMES, MINI_SCALE, ParametricFaceModel, mini_face_model_path, read_face_model_file,
                           rotation_matrix, _brow, _eye_open, _iris, _lips, _MOUTH)
 from .data import MASK_SUFFIX
@@ -523,7 +523,7 @@ class SynthFaces:
         path = mini_face_model_path()
         self.fm = ParametricFaceModel(path)
         self.parts = MiniFaceParts(self.fm, read_face_model_file(path))
-        self.dilation = max(1, round(5 * size / 256)) | 1                   # M_tar's dilation, as hififace-prepare
+        self.dilation = scaled_dilation(5, size)                            # M_tar's dilation, as hififace-prepare
         self.map_w, self.map_h = round((UV_BOX[1] - UV_BOX[0]) / UV_RES) + 1, round((UV_BOX[3] - UV_BOX[2]) / UV_RES) + 1
         self._cache = {}
 
