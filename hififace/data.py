@@ -161,7 +161,7 @@ def make_synthetic_dataset(root, # where to write ROOT/IDENTITY/NAME.png + NAME.
                            n_identities: int = 4, per_identity: int = 3, size: int = 256, seed: int = 0) -> Path:
     "A tiny training set rendered from the mini face model: identities = identity coefficients, images = expressions and poses."
     from hififace.align import DetectedFace, align_face
-    from hififace.bfm import ParametricFaceModel, mini_face_model_path, studio_light
+    from hififace.bfm import COEFF_SLICES as CS, ParametricFaceModel, mini_face_model_path, studio_light
     fm = ParametricFaceModel(mini_face_model_path())
     g = torch.Generator().manual_seed(seed)
     root = Path(root)
@@ -169,10 +169,10 @@ def make_synthetic_dataset(root, # where to write ROOT/IDENTITY/NAME.png + NAME.
         ident, tex = torch.randn(1, 80, generator=g) * 1.5, torch.randn(1, 80, generator=g)
         for j in range(per_identity):
             c = torch.zeros(1, 257)
-            c[:, :80], c[:, 144:224] = ident, tex
-            c[:, 80:144] = torch.randn(1, 64, generator=g) * 0.6
-            c[:, 224:227] = torch.randn(1, 3, generator=g) * torch.tensor([0.1, 0.3, 0.05])
-            c[:, 227:254] = studio_light()
+            c[:, CS['id']], c[:, CS['tex']] = ident, tex
+            c[:, CS['exp']] = torch.randn(1, 64, generator=g) * 0.6
+            c[:, CS['angle']] = torch.randn(1, 3, generator=g) * torch.tensor([0.1, 0.3, 0.05])
+            c[:, CS['gamma']] = studio_light()
             bg = torch.rand(3, generator=g)
             img, mask = fm.render(c, background=0., size=size)
             img = img[0] * mask[0] + bg[:, None, None] * (1 - mask[0])

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .align import crop_112, crop_224, crop_matrices, scaled_dilation
-from .bfm import ParametricFaceModel, mini_face_model_path
+from .bfm import COEFF_SLICES, ParametricFaceModel, mini_face_model_path
 from .sid import FaceParser, ShapeAwareIdentityExtractor, face_region_mask
 from .synth import (SynthFaces, reference_render, render_difference, synth_reference_path, synth_reference_sha256,
                             within_tolerance)
@@ -358,7 +358,7 @@ def prior_metrics(kind: str,      # one of PRIOR_KINDS
         c = torch.cat([net(crop_224((x + 1) / 2)) for x in img.split(chunk)])             # as ShapeAwareIdentityExtractor.coeffs
         gt, fm = batch['coeffs'], ParametricFaceModel(mini_face_model_path())
         err = (fm.landmarks(c) - (batch['landmarks'] @ D[:, :2].T + D[:, 2])).norm(dim=-1).mean().item()
-        ang = (c[:, 224:227] - gt[:, 224:227]).abs().mean(0).rad2deg().tolist()
+        ang = (c[:, COEFF_SLICES['angle']] - gt[:, COEFF_SLICES['angle']]).abs().mean(0).rad2deg().tolist()
         def rel(sl): return ((c[:, sl] - gt[:, sl]).norm(dim=1).mean() / gt[:, sl].norm(dim=1).mean()).item()
         return dict(lm_px_224=err, lm_pct=100 * err / 224, pitch_deg=ang[0], yaw_deg=ang[1], roll_deg=ang[2],
                     id_rel_err=rel(slice(0, 80)), exp_rel_err=rel(slice(80, 144)))
@@ -410,7 +410,8 @@ class _PriorTask:
         if cfg.kind == 'f3d':
             c = pool['coeffs']
             net.coef_mean.copy_(c.mean(0)); net.coef_std.copy_(c.std(0) if len(c) > 1 else torch.ones(257))
-            w = torch.zeros(257); w[:144] = 1.; w[144:224] = w[227:254] = cfg.tex_weight  # id, exp | tex, gamma; pose: landmarks
+            w = torch.zeros(257); w[COEFF_SLICES['id']] = w[COEFF_SLICES['exp']] = 1.                # pose: by the landmarks
+            w[COEFF_SLICES['tex']] = w[COEFF_SLICES['gamma']] = cfg.tex_weight
             self.w = w * (net.coef_std > 0)
             self.fm = ParametricFaceModel(mini_face_model_path())
         if cfg.kind in ('fid', 'evaluator'):

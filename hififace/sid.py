@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .align import crop_112, crop_224
-from .bfm import FUSED_DIMS, fuse_coeffs
+from .bfm import COEFF_SLICES, FUSED_DIMS, fuse_coeffs
 from .weights import build_pretrained
 
 # %% auto #0
@@ -266,9 +266,9 @@ class SID:
     upsilon_s: Tensor  # (B, 512) unit-norm source embedding υ_s
     upsilon_t: Tensor  # (B, 512) unit-norm target embedding υ_t
     @property
-    def psi_s(self) -> Tensor: return self.c_s[:, :80]
+    def psi_s(self) -> Tensor: return self.c_s[:, COEFF_SLICES['id']]
     @property
-    def psi_t(self) -> Tensor: return self.c_t[:, :80]
+    def psi_t(self) -> Tensor: return self.c_t[:, COEFF_SLICES['id']]
 
 
 class ShapeAwareIdentityExtractor(nn.Module):

@@ -18,7 +18,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from .align import crop_matrices, scaled_dilation, template_256
-from .bfm import (MINI_MODE_NAMES, MINI_SCALE, ParametricFaceModel, mini_face_model_path, read_face_model_file,
+from .bfm import (COEFF_SLICES, MINI_MODE_NAMES, MINI_SCALE, ParametricFaceModel, mini_face_model_path, read_face_model_file,
                           rotation_matrix, _brow, _eye_open, _iris, _lips, _MOUTH)
 from .data import MASK_SUFFIX
 from .files import atomic_write
@@ -277,6 +277,9 @@ def image_params(seed: int,       # the world
     return p
 
 # %% ../nbs/07a_synth.ipynb #7f4b0544
+_EXP, _ANGLE, _GAMMA, _TRANS = (COEFF_SLICES[k] for k in ('exp', 'angle', 'gamma', 'trans'))   # of the 257 coefficients
+
+
 def _sim_batch(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     "`similarity_transform` for a batch, (B, n, 2) -> (B, 2, 3), in its 2-D closed form: dst - mean = z (src - mean), z complex."
     s = src[..., 0] + 1j * src[..., 1]; d = dst[..., 0] + 1j * dst[..., 1]
@@ -307,13 +310,13 @@ def canonical_pose(fm: ParametricFaceModel,
         s = np.sqrt(np.linalg.det(A[:, :, :2]))
         theta = np.arctan2(A[:, 1, 0], A[:, 0, 0])                        # A p = s R(theta) (p - c0) + c0 + shift
         shift = A[:, :, 2] + np.einsum('bij,j->bi', A[:, :, :2], c0) - c0
-        ang, tr = c[:, 224:227].double().numpy().copy(), c[:, 254:257].double().numpy()
+        ang, tr = c[:, _ANGLE].double().numpy().copy(), c[:, _TRANS].double().numpy()
         cz, sz = np.cos(theta), np.sin(theta)                             # roll by -theta (y is up in the model)
         ang[:, 2] -= theta
         zc = (fm.camera_distance - tr[:, 2]) / s                          # scale by s: move along the optical axis
         new = np.stack([cz * tr[:, 0] + sz * tr[:, 1] + shift[:, 0] * zc / fm.focal,
                         -sz * tr[:, 0] + cz * tr[:, 1] - shift[:, 1] * zc / fm.focal, fm.camera_distance - zc], 1)
-        c[:, 224:227], c[:, 254:257] = torch.from_numpy(ang).to(c.dtype), torch.from_numpy(new).to(c.dtype)
+        c[:, _ANGLE], c[:, _TRANS] = torch.from_numpy(ang).to(c.dtype), torch.from_numpy(new).to(c.dtype)
     return c
 
 # %% ../nbs/07a_synth.ipynb #97830ee8
@@ -327,8 +330,8 @@ def planar_geometry(fm: ParametricFaceModel, parts: MiniFaceParts,
     "The mesh of `ParametricFaceModel.forward` in planar layout (B, 3, N), using only the filled basis columns (fast)."
     B, N = len(c), fm.n_vertices
     shape = (parts.mean_shape + c[:, :parts.n_id] @ parts.id_base.T + c[:, 80:80 + parts.n_exp] @ parts.exp_base.T).view(B, 3, N)
-    R = rotation_matrix(c[:, 224:227])
-    verts = R @ shape + c[:, 254:257, None]
+    R = rotation_matrix(c[:, _ANGLE])
+    verts = R @ shape + c[:, _TRANS, None]
     zc = fm.camera_distance - verts[:, 2]
     x = fm.focal * verts[:, 0] / zc + fm.center
     y = fm.image_size - 1 - (fm.focal * verts[:, 1] / zc + fm.center)
@@ -587,7 +590,7 @@ def _coefficients(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: 
     for b, (i, p) in enumerate(zip(ids, params)):
         t = traits[int(i)]
         c[b, :len(t['id'])], c[b, 144:144 + len(t['tex'])] = t['id'], t['tex']
-        c[b, 80:80 + len(p['exp'])], c[b, 224:226], c[b, 227:254] = p['exp'], (p['pitch'], p['yaw']), p['gamma']
+        c[b, _EXP.start:_EXP.start + len(p['exp'])], c[b, _ANGLE.start:_ANGLE.start + 2], c[b, _GAMMA] = p['exp'], (p['pitch'], p['yaw']), p['gamma']
     return canonical_pose(self.fm, torch.from_numpy(c).float(), self.size), params
 
 # %% ../nbs/07a_synth.ipynb #5a05bbaa
@@ -625,7 +628,7 @@ def _render(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: dict) 
     x = Mf[:, 0, 0, None] * g['x'] + Mf[:, 0, 1, None] * g['y'] + Mf[:, 0, 2, None]
     y = Mf[:, 1, 0, None] * g['x'] + Mf[:, 1, 1, None] * g['y'] + Mf[:, 1, 2, None]
     traits = [traits[int(i)] for i in ids]
-    colour = torch.stack([t['albedo'] for t in traits]).float() * sh_shading(g['normals'], c[:, 227:254])   # (B, 3, N)
+    colour = torch.stack([t['albedo'] for t in traits]).float() * sh_shading(g['normals'], c[:, _GAMMA])   # (B, 3, N)
     # visible fragments: Gouraud colour, surface coordinates for the spot map, the nearest vertex's class
     pix, tri, bary = rasterize_fragments(x, y, g['depth'], fm.faces, S)
     b = torch.div(pix, S * S, rounding_mode='floor')
@@ -763,7 +766,7 @@ def _write_batch(k: int) -> int:
         c = r['coeffs'][b]
         gt = dict(identity=name_of(i), index=int(i), split=split_of(i), image_seed=int(j), size=sf.size,
                   coeffs=_f32(c), landmarks=_f32(r['landmarks'][b]), align=r['M'][b].tolist(),
-                  pose_deg=dict(zip(('pitch', 'yaw', 'roll'), _f32(np.degrees(c[224:227].double().numpy())))),
+                  pose_deg=dict(zip(('pitch', 'yaw', 'roll'), _f32(np.degrees(c[_ANGLE].double().numpy())))),
                   expression=dict(zip(MINI_MODE_NAMES['exp'], _f32(c[80:80 + len(MINI_MODE_NAMES['exp'])]))),
                   occluder=OCCLUDER_KINDS[int(r['occluder_kind'][b])])
         _save_image_files(out / split_of(i) / name_of(i), f'{j:04d}', img[b], m_tar[b], parsing[b], occ[b], gt)
