@@ -16,6 +16,7 @@ from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from tqdm.auto import tqdm
+from hififace.weights import progress_bar   # a live bar on a terminal, whole lines in a log
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGS = ('cuda', 'slow')
@@ -90,7 +91,7 @@ def main():
         p for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith('_'))
     flags = set(args.flags.split())
     failed = []
-    for nb in tqdm(nbs, desc='notebooks', unit='nb'):
+    for nb in progress_bar(nbs, desc='notebooks', unit='nb'):
         t0 = time.time()
         try:
             n_skipped = execute(nb, out_dir, flags, args.timeout)
