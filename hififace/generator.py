@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .bfm import FUSED_DIMS
+from .sid import build_v_sid
 
 # %% auto #0
 __all__ = ['SIZES', 'SFF_VARIANTS', 'IMAGE_HEAD_GAIN', 'HifiFaceConfig', 'AdaIN', 'ResBlock', 'Encoder', 'Decoder',
@@ -205,7 +206,7 @@ class Generator(nn.Module):
 
     def v_sid(self, sid) -> Tensor:
         "The identity vector this config expects from a `SID` (n3d: the recognition embedding alone)."
-        return sid.upsilon_s if self.cfg.n3d else sid.v_sid
+        return build_v_sid(sid.c_fuse, sid.upsilon_s, self.cfg.n3d)
 
     def swap(self, I_s: Tensor, I_t: Tensor, extractor) -> tuple[GeneratorOutput, object]:
         "The convenience path: source and target crops through a `ShapeAwareIdentityExtractor`, then the generator."

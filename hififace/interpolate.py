@@ -14,7 +14,7 @@ from torch import Tensor
 
 from .bfm import COEFF_SLICES, FUSED_DIMS, fuse_coeffs
 from .generator import Generator, GeneratorOutput
-from .sid import SID
+from .sid import SID, build_v_sid
 
 # %% auto #0
 __all__ = ['SWEEP_METRICS', 'interpolate_upsilon', 'interpolate_sid', 'generator_sid', 'interpolated_swap', 'sweep_weights',
@@ -73,17 +73,22 @@ def interpolate_sid(sid: SID,              # from ShapeAwareIdentityExtractor(I_
     if layout not in FUSED_DIMS: raise ValueError(f"layout must be one of {list(FUSED_DIMS)}, got {layout!r}")
     if layout != made: raise ValueError(f"layout {layout!r} does not match the SID's c_fuse ({sid.c_fuse.shape[1]} wide: {made!r}); "
                                         f"leave layout=None or use the extractor's layout")
+    return build_v_sid(_interpolate_c_fuse(sid, a, b, layout), interpolate_upsilon(sid, c, d, renormalize))
+
+
+def _interpolate_c_fuse(sid: SID, a, b, layout: str) -> Tensor:
+    "c_fuse of ψ_in = a·ψ_s + b·ψ_t with the target's expression and pose."
     B, like = sid.c_s.shape[0], sid.c_s
     psi_in = _lerp(sid.psi_s, sid.psi_t, _weight(a, B, 'a', like), _weight(b, B, 'b', like))   # (B, 80)
     c_in = torch.cat([psi_in, sid.c_s[:, COEFF_SLICES['id'].stop:]], 1)                           # (B, 257)
-    return torch.cat([fuse_coeffs(c_in, sid.c_t, layout), interpolate_upsilon(sid, c, d, renormalize)], 1)
+    return fuse_coeffs(c_in, sid.c_t, layout)
 
 # %% ../nbs/10_interpolate.ipynb #2ec28627
 def generator_sid(G: Generator, sid: SID, a=1., b=0., c=1., d=0., # as in `interpolate_sid`
                   renormalize: bool = True) -> Tensor: # (B, G.cfg.sid_dim)
     "The interpolated v_sid in the form G takes: `interpolate_sid`, or υ_in alone for an n3d generator (a, b unused)."
-    if G.cfg.n3d: return interpolate_upsilon(sid, c, d, renormalize)
-    return interpolate_sid(sid, a, b, c, d, G.cfg.sid_layout, renormalize)
+    if not G.cfg.n3d: return interpolate_sid(sid, a, b, c, d, G.cfg.sid_layout, renormalize)
+    return build_v_sid(None, interpolate_upsilon(sid, c, d, renormalize), n3d=True)
 
 
 @torch.no_grad()

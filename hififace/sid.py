@@ -18,7 +18,7 @@ from .weights import build_pretrained
 # %% auto #0
 __all__ = ['IRESNET_LAYERS', 'PARSING_CLASSES', 'FACE_CLASSES', 'conv3x3', 'conv1x1', 'Bottleneck', 'ResNet50', 'ReconNet',
            'IBasicBlock', 'IResNet', 'ConvBNReLU', 'BasicBlock', 'ResNet18', 'AttentionRefinement', 'ContextPath',
-           'FeatureFusion', 'BiSeNetOutput', 'BiSeNet', 'face_region_mask', 'FaceParser', 'SID',
+           'FeatureFusion', 'BiSeNetOutput', 'BiSeNet', 'face_region_mask', 'FaceParser', 'build_v_sid', 'SID',
            'ShapeAwareIdentityExtractor']
 
 # %% ../nbs/02c_sid.ipynb #f4608aa6
@@ -255,6 +255,16 @@ class FaceParser(nn.Module):
         "M_tar for images in [-1, 1]: (B, 1, H, W)."
         return face_region_mask(self(img).argmax(1), dilation)
 
+# %% ../nbs/02c_sid.ipynb #03261d63
+def build_v_sid(c_fuse: Tensor | None, # (B, 150) paper or (B, 257) full layout; not needed (None) for n3d
+                upsilon: Tensor,       # (B, 512) the source's υ (or an interpolated one)
+                n3d: bool = False,     # ablation Ours-n3d: v_sid is υ alone
+               ) -> Tensor:            # (B, 662), (B, 769), or (B, 512) for n3d
+    "HifiFace's identity vector v_sid = [c_fuse, υ]; υ alone for n3d."
+    if n3d: return upsilon
+    if c_fuse is None: raise ValueError('v_sid = [c_fuse, υ] needs c_fuse (only the n3d ablation does without it)')
+    return torch.cat([c_fuse, upsilon], 1)
+
 # %% ../nbs/02c_sid.ipynb #b507b635
 @dataclass
 class SID:
@@ -318,4 +328,4 @@ class ShapeAwareIdentityExtractor(nn.Module):
         c, u = self.coeffs(both), self.identity(both)
         c_s, c_t = c.chunk(2); u_s, u_t = u.chunk(2)
         c_fuse = fuse_coeffs(c_s, c_t, self.layout)
-        return SID(torch.cat([c_fuse, u_s], 1), c_fuse, c_s, c_t, u_s, u_t)
+        return SID(build_v_sid(c_fuse, u_s), c_fuse, c_s, c_t, u_s, u_t)

@@ -17,6 +17,7 @@ from fastcore.basics import patch
 from .align import (AlignedFace, DetectedFace, ImageLoadError, NoFaceError, align_face, as_rgb_uint8, get_detector, scaled_dilation,
                             landmark_face_mask, warp_affine)
 from .bfm import fuse_coeffs
+from .sid import build_v_sid
 from .data import MissingPretrained
 from .generator import Generator, GeneratorOutput, HifiFaceConfig
 from .files import INTENDED_USE, MediaError
@@ -238,10 +239,9 @@ class Swapper:
 
     def v_sid(self, identity: SourceIdentity, I_t: Tensor) -> Tensor:
         "v_sid = [c_fuse(ψ_s; target's expression and pose), υ_s] for a batch of aligned targets (υ_s alone for n3d)."
-        B = len(I_t)
-        if self.G.cfg.n3d: return identity.upsilon.expand(B, -1)
-        c_fuse = fuse_coeffs(identity.coeffs.expand(B, -1), self.extractor.coeffs(I_t), self.G.cfg.sid_layout)
-        return torch.cat([c_fuse, identity.upsilon.expand(B, -1)], 1)
+        B, n3d = len(I_t), self.G.cfg.n3d
+        c_fuse = None if n3d else fuse_coeffs(identity.coeffs.expand(B, -1), self.extractor.coeffs(I_t), self.G.cfg.sid_layout)
+        return build_v_sid(c_fuse, identity.upsilon.expand(B, -1), n3d)
 
     @torch.no_grad()
     def blend_crop(self, al: AlignedFace, out: GeneratorOutput) -> tuple[Tensor, Tensor]:
