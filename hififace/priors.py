@@ -17,8 +17,7 @@ from torch import Tensor
 from .align import crop_112, crop_224, crop_matrices, scaled_dilation
 from .bfm import COEFF_SLICES, ParametricFaceModel, mini_face_model_path
 from .sid import FaceParser, ShapeAwareIdentityExtractor, face_region_mask
-from .synth import (SynthFaces, reference_render, render_difference, synth_reference_path, synth_reference_sha256,
-                            within_tolerance)
+from .synth import SynthFaces, synth_reference_difference, synth_reference_sha256, within_tolerance
 from .weights import (PRETRAINED, compare_metrics, load_strict, machine_record, progress_bar, read_manifest_file,
                               read_shipped, save_shipped, sha256sum, shipped_dir, update_manifest_entry, weights_path)
 
@@ -654,10 +653,6 @@ def train_prior_cli(argv=None, # the arguments (default: the command line's)
 PRIOR_TOLERANCE = {'lm_px_224': 1e-3, 'lm_pct': 5e-4, 'auc': 1e-3, 'rank1': 1.5 / 96, 'face_iou': 1e-3, 'M_tar_iou': 1e-3}
 
 
-def _stored_reference() -> dict:
-    with np.load(synth_reference_path()) as f: return dict(f)
-
-
 def check_priors(directory=None, kinds=PRIOR_KINDS) -> dict:
     "Measure the shipped priors on the small held-out set and compare with their manifest (raises on a mismatch)."
     man, out = read_manifest(directory), {}
@@ -671,10 +666,10 @@ def check_priors(directory=None, kinds=PRIOR_KINDS) -> dict:
                                  f"repository, or retrain it with `{reproduce_command(kind)}`")
         got = prior_metrics(kind, load_prior(kind, path), batch)
         if bad := compare_metrics(got, r['metrics_small'], {k: t for k, t in PRIOR_TOLERANCE.items() if k in got}):
-            world = render_difference(reference_render(), _stored_reference())
+            changed = within_tolerance(synth_reference_difference())
             raise AssertionError(f"{kind} on the small held-out set: {'; '.join(bad)}. " + (
-                f"SynthFaces (07a) no longer draws its reference images ({'; '.join(within_tolerance(world))}): "
-                f"retrain the prior with `{reproduce_command(kind)}`" if within_tolerance(world) else
+                f"SynthFaces (07a) no longer draws its reference images ({'; '.join(changed)}): "
+                f"retrain the prior with `{reproduce_command(kind)}`" if changed else
                 'SynthFaces still draws as it did (its reference render is within the contract of 07a), so the '
                 'difference comes from the network or its evaluation code'))
         out[kind] = got

@@ -20,7 +20,7 @@ from .bfm import fuse_coeffs
 from .sid import build_v_sid
 from .data import MissingPretrained
 from .generator import Generator, GeneratorOutput, HifiFaceConfig
-from .files import INTENDED_USE, MediaError
+from .files import IMAGE_SUFFIXES, INTENDED_USE, MediaError, save_image
 
 # %% auto #0
 __all__ = ['BLEND_MODES', 'FEATHER', 'EDGE', 'DT_DILATION', 'DETECT_SIDE', 'MIN_FACE', 'GENERATOR_FILE', 'SWAP_NEEDS',
@@ -544,7 +544,6 @@ def swap_image_file(swapper: Swapper, source, target, out, # paths: source photo
                    ) -> SwapResult:
     "Swap faces between two image files and write the result with its provenance mark; nothing is written on error."
     from hififace.align import load_image
-    from hififace.files import IMAGE_SUFFIXES, save_image
     out = Path(out)
     if out.suffix.lower() not in IMAGE_SUFFIXES: raise SwapError(f"--out must end in one of {', '.join(sorted(IMAGE_SUFFIXES))} for a photo target, got '{out.name}'")
     src_img, tgt_img = load_image(source), load_image(target, max_pixels=None)   # the target at full size: its bytes are kept
@@ -565,8 +564,7 @@ def swap_video_file(swapper: Swapper, source, target, out, # paths: source photo
                     say=None,                               # e.g. print: is told which faces come from a NAME.json
                    ) -> dict:
     "Swap faces in every frame of a video: the source identity once, landmarks smoothed, audio kept, faceless frames unchanged."
-    from hififace.align import load_image
-    from hififace.align import LandmarkSmoother
+    from hififace.align import LandmarkSmoother, load_image
     from hififace.media import process_video, video_info
     out = Path(out)
     info = video_info(target)                                  # a bad video fails here, before any work
@@ -680,7 +678,6 @@ def swap_cli(argv=None,                # the arguments (default: the command lin
     for name, p in (('--source', src), ('--target', tgt)) + ((('--reference', Path(a.reference)),) if a.reference else ()):
         if not p.is_file(): fail(f"{name} '{p}' is not a file")
     if out.resolve() == tgt.resolve() or out.resolve() == src.resolve(): fail(f"--out '{out}' would overwrite an input; choose another file")
-    from hififace.files import IMAGE_SUFFIXES
     from hififace.media import VIDEO_SUFFIXES
     video = tgt.suffix.lower() in VIDEO_INPUTS
     want = sorted(VIDEO_SUFFIXES if video else IMAGE_SUFFIXES)

@@ -23,7 +23,7 @@ from .bfm import (COEFF_SLICES, MINI_MODE_NAMES, MINI_SCALE, ParametricFaceModel
 from .data import MASK_SUFFIX
 from .files import atomic_write
 from .sid import FACE_CLASSES, PARSING_CLASSES
-from .weights import progress_bar, sha256sum
+from .weights import progress_bar, sha256sum, shipped_dir
 
 # %% auto #0
 __all__ = ['SYNTH_SIZES', 'OCCLUDER_KINDS', 'SKIN_TONES', 'IRIS_COLOURS', 'HAIR_COLOURS', 'EXPRESSION_PRIOR', 'YAW_RANGE',
@@ -32,7 +32,8 @@ __all__ = ['SYNTH_SIZES', 'OCCLUDER_KINDS', 'SKIN_TONES', 'IRIS_COLOURS', 'HAIR_
            'MiniFaceParts', 'identity_traits', 'image_params', 'canonical_pose', 'planar_geometry', 'sh_shading',
            'draw_backgrounds', 'draw_occluder', 'SynthFaces', 'SynthBatches', 'heldout_count', 'write_synth',
            'synth_cli', 'synth_reference_path', 'synth_reference_sha256', 'render_arrays', 'reference_render',
-           'render_difference', 'within_tolerance', 'write_synth_reference', 'check_synth_reference']
+           'render_difference', 'within_tolerance', 'write_synth_reference', 'synth_reference_difference',
+           'check_synth_reference']
 
 # %% ../nbs/07a_synth.ipynb #2db612a3
 _I64MAX = torch.iinfo(torch.int64).max
@@ -880,9 +881,7 @@ SYNTH_TOLERANCE = dict(values_off_by_1=1e-4,   # share of 8-bit image values tha
 
 def synth_reference_path() -> Path:
     "The stored reference render: `$HIFIFACE_SYNTH_REFERENCE`, else `data/synth_reference.npz` of the source checkout."
-    import hififace
-    env = os.environ.get('HIFIFACE_SYNTH_REFERENCE')
-    return Path(env) if env else Path(hififace.__file__).resolve().parent.parent / 'data' / SYNTH_REFERENCE
+    return shipped_dir('HIFIFACE_SYNTH_REFERENCE', SYNTH_REFERENCE)
 
 
 def synth_reference_sha256(path=None) -> str:
@@ -925,19 +924,24 @@ def within_tolerance(diff: dict, tol: dict = SYNTH_TOLERANCE) -> list[str]:
 
 
 def write_synth_reference(path=None) -> Path:
-    "Store `reference_render()` (compressed, ~0.3 MB), atomically: after a deliberate change of the world only."
+    "Store `reference_render()` (compressed, ~0.5 MB), atomically: after a deliberate change of the world only."
     path = Path(path or synth_reference_path())
     return atomic_write(path, lambda tmp: np.savez_compressed(tmp, **reference_render()))
 
 
-def check_synth_reference(path=None) -> dict:
-    "Render the reference set and compare with the stored one; raises AssertionError if the world changed."
+def synth_reference_difference(path=None) -> dict:
+    "`render_difference` of the reference set rendered now and the stored one."
     path = Path(path or synth_reference_path())
     if not path.is_file():
         raise FileNotFoundError(f"no reference render at '{path}': it ships in the repository's data/ folder "
                                 f"(or set $HIFIFACE_SYNTH_REFERENCE to a copy)")
     with np.load(path) as f: ref = dict(f)
-    diff = render_difference(reference_render(), ref)
+    return render_difference(reference_render(), ref)
+
+
+def check_synth_reference(path=None) -> dict:
+    "Render the reference set and compare with the stored one; raises AssertionError if the world changed."
+    diff = synth_reference_difference(path)
     if bad := within_tolerance(diff):
         raise AssertionError(f"SynthFaces no longer draws its reference images ({'; '.join(bad)}): the world (07a) changed "
                              f"beyond floating-point rounding. If the change is intended, store a new reference with "

@@ -123,7 +123,7 @@ def sha256sum(path) -> str:
 
 # %% ../nbs/02a_weights.ipynb #484d6854
 def shipped_dir(env: str,  # the environment variable that overrides it, e.g. 'HIFIFACE_PRIORS'
-                sub: str,  # the folder under data/ of the source checkout, e.g. 'priors'
+                sub: str,  # the folder (or file) under data/ of the source checkout, e.g. 'priors'
                ) -> Path:
     "Where a kind of shipped file lives: `$env`, else `data/sub` of the source checkout."
     import hififace
