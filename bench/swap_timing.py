@@ -16,7 +16,9 @@ from matplotlib import cbook
 
 from hififace.align import load_image
 from hififace.files import save_image
-from hififace.swap import Swapper, faces_from_json, swap_record, swap_video_file, synth_clip, synth_scene, write_clip, write_scene
+from hififace.align import faces_from_json
+from hififace.swap import Swapper, swap_record, swap_video_file
+from hififace.synth import synth_clip, synth_scene, write_clip, write_scene
 
 
 def photo(sw: Swapper, src, tgt, out) -> dict:

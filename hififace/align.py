@@ -4,7 +4,7 @@
 
 # %% ../nbs/02b_align.ipynb #ab856b09
 from __future__ import annotations
-import functools, math, threading
+import functools, json, math, threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +14,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .files import atomic_write
+
 # %% auto #0
 __all__ = ['ARCFACE_112', 'LM3D_STD', 'CROP_SCALE', 'CROP_SHIFT', 'TEMPLATE_256', 'IMAGE_FORMATS', 'MAX_PIXELS',
-           'MAX_DECODE_PIXELS', 'ALPHA_BACKGROUND', 'NEGATIVE_IMAGES', 'T1_FACES', 'similarity_transform', 'pos_fit',
-           'deep3d_matrix', 'template_256', 'crop_matrices', 'warp_affine', 'crop_224', 'crop_112', 'ImageLoadError',
-           'LoadedImage', 'load_image', 'as_rgb_uint8', 'five_from_68', 'NoFaceError', 'DetectedFace', 'DlibDetector',
-           'FaceAlignmentDetector', 'get_detector', 'AlignedFace', 'align_face', 'detect_and_align', 'lfw_canvas',
-           'negative_images', 'group_photo', 'scaled_dilation', 'landmark_face_mask', 'OneEuroFilter',
-           'LandmarkSmoother']
+           'MAX_DECODE_PIXELS', 'ALPHA_BACKGROUND', 'LANDMARKS_JSON', 'VIDEO_LANDMARKS_JSON', 'NEGATIVE_IMAGES',
+           'T1_FACES', 'similarity_transform', 'pos_fit', 'deep3d_matrix', 'template_256', 'crop_matrices',
+           'warp_affine', 'crop_224', 'crop_112', 'ImageLoadError', 'LoadedImage', 'load_image', 'as_rgb_uint8',
+           'five_from_68', 'NoFaceError', 'DetectedFace', 'DlibDetector', 'FaceAlignmentDetector', 'get_detector',
+           'AlignedFace', 'align_face', 'detect_and_align', 'crop_footprint', 'crop_region', 'align_region',
+           'LandmarksFileError', 'face_from_landmarks', 'write_faces_json', 'write_video_faces_json', 'faces_from_json',
+           'video_faces_from_json', 'lfw_canvas', 'negative_images', 'group_photo', 'scaled_dilation',
+           'landmark_face_mask', 'OneEuroFilter', 'LandmarkSmoother']
 
 # %% ../nbs/02b_align.ipynb #b1b242d8
 # ArcFace's 112x112 template (insightface `arcface_src`): eye centres, nose tip, mouth corners; pixel centres at integers
@@ -122,7 +126,7 @@ def crop_112(img: Tensor) -> Tensor:
     return warp_affine(img, crop_matrices(img.shape[-1])['112'], 112)
 
 # %% ../nbs/02b_align.ipynb #03552d9a
-IMAGE_FORMATS = 'a JPEG, PNG, BMP or WebP photo'   # what the messages say is expected (hififace-prepare's extensions)
+IMAGE_FORMATS = 'a JPEG, PNG, BMP or WebP photo'   # what the messages say is expected (hififace prepare's extensions)
 
 
 MAX_PIXELS = 50_000_000        # larger photos are returned reduced (by a whole factor): at most 150 MB as uint8 RGB
@@ -432,6 +436,132 @@ def detect_and_align(image, detector, # a detector from `get_detector`
         raise ValueError(f"which must be 'largest' or an index below {len(faces)} (faces found), got {which!r}")
     return align_face(img, faces[which], size)
 
+# %% ../nbs/02b_align.ipynb #2a3abe68
+def crop_footprint(M_inv: np.ndarray, # (2, 3) crop pixels -> photo pixels (AlignedFace.M_inv)
+                   size: int,         # the crop's size S
+                  ) -> tuple[int, int, int, int]:
+    "(x0, y0, x1, y1): the photo pixels a crop of `size` covers after the inverse warp, unclipped (may lie outside the photo)."
+    corners = np.array([[-0.5, -0.5], [size - 0.5, -0.5], [-0.5, size - 0.5], [size - 0.5, size - 0.5]])
+    p = corners @ M_inv[:, :2].T + M_inv[:, 2]
+    x0, y0 = np.floor(p.min(0)).astype(int); x1, y1 = np.ceil(p.max(0)).astype(int) + 1
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def crop_region(M_inv: np.ndarray, # (2, 3) crop pixels -> photo pixels (AlignedFace.M_inv)
+                size: int,         # the crop's size S
+                shape: tuple,      # the photo's shape (H, W, ...)
+               ) -> tuple[int, int, int, int]:
+    "(x0, y0, x1, y1): the photo pixels a crop of `size` covers after the inverse warp, clipped to the photo."
+    x0, y0, x1, y1 = crop_footprint(M_inv, size)
+    H, W = shape[:2]
+    return max(0, x0), max(0, y0), min(W, x1), min(H, y1)
+
+
+def align_region(image: np.ndarray, # (H, W, 3) uint8 photo
+                 face: DetectedFace, # its landmarks
+                 size: int,          # crop size
+                ) -> AlignedFace:
+    "`align_face` on the face's own region of the photo (a huge photo is never converted whole), edge pixels repeated past the photo."
+    M = similarity_transform(face.five, template_256(size))
+    M_inv = np.linalg.inv(np.vstack([M, [0, 0, 1]]))[:2]
+    x0, y0, x1, y1 = crop_footprint(M_inv, size)                      # the whole footprint, unclipped
+    m = 2 + int(np.ceil(3 / np.sqrt(abs(np.linalg.det(M[:, :2])))))     # 3 crop pixels of margin: the warp's edge sees photo, not zeros
+    x0, y0, x1, y1 = x0 - m, y0 - m, x1 + m, y1 + m
+    H, W = image.shape[:2]
+    cx0, cy0, cx1, cy1 = min(max(x0, 0), W - 1), min(max(y0, 0), H - 1), max(min(x1, W), 1), max(min(y1, H), 1)
+    region = image[cy0:max(cy1, cy0 + 1), cx0:max(cx1, cx0 + 1)]
+    pad = ((max(0, cy0 - y0), max(0, y1 - max(cy1, cy0 + 1))), (max(0, cx0 - x0), max(0, x1 - max(cx1, cx0 + 1))), (0, 0))
+    if any(p for q in pad for p in q): region = np.pad(region, pad, mode='edge')   # not black: the generator never saw black borders
+    shift = np.array([x0, y0], np.float64)
+    al = align_face(region, DetectedFace(face.box - np.r_[shift, shift], face.landmarks - shift, face.score), size)
+    al.M = al.M.copy(); al.M[:, 2] -= al.M[:, :2] @ shift                # photo pixel -> crop pixel
+    al.M_inv = al.M_inv.copy(); al.M_inv[:, 2] += shift                   # crop pixel -> photo pixel
+    al.face = face
+    return al
+
+# %% ../nbs/02b_align.ipynb #1426a8ed
+LANDMARKS_JSON = ("{'faces': [{'landmarks': [[x, y], ...], 'score': 1.0}, ...]}, 68 (x, y) points per face, the score "
+                  "optional (or one face: {'landmarks': [[x, y], ...]})")   # NAME.json beside a photo (write_faces_json)
+VIDEO_LANDMARKS_JSON = "{'frames': [{'faces': [{'landmarks': [[x, y], ...]}, ...]}, ...]}, one entry per frame"   # beside a video
+
+
+class LandmarksFileError(ValueError):
+    "A NAME.json beside an input that cannot be read as its ground-truth landmarks; the message says why and what to do."
+
+
+def face_from_landmarks(lm: np.ndarray,      # (68, 2) landmarks in pixels
+                        score: float = 1.,   # the detector score it stands for
+                       ) -> DetectedFace:
+    "A face known by its landmarks alone (ground truth): the box is their bounding box."
+    return DetectedFace(np.r_[lm.min(0), lm.max(0)], lm, score)
+
+
+def write_faces_json(path,                     # the image (NAME.png); the landmarks go to NAME.json beside it
+                     faces: list[DetectedFace],
+                    ) -> Path:
+    "Write the faces' landmarks and scores beside an image (LANDMARKS_JSON); the JSON file's path."
+    faces = [{'landmarks': f.landmarks.tolist(), 'score': f.score} for f in faces]
+    return atomic_write(Path(path).with_suffix('.json'), json.dumps({'faces': faces}))
+
+
+def write_video_faces_json(path,               # the video (NAME.mp4); the landmarks go to NAME.json beside it
+                           frames: list[list[DetectedFace]], # the faces of each frame
+                          ) -> Path:
+    "Write the landmarks of every frame's faces beside a video (VIDEO_LANDMARKS_JSON); the JSON file's path."
+    frames = [{'faces': [{'landmarks': f.landmarks.tolist()} for f in fr]} for fr in frames]
+    return atomic_write(Path(path).with_suffix('.json'), json.dumps({'frames': frames}))
+
+# %% ../nbs/02b_align.ipynb #399ccf76
+def _landmarks_error(p: Path, what: str, expected: str = LANDMARKS_JSON) -> LandmarksFileError:
+    return LandmarksFileError(f"'{p}' sits beside an input, so it is read as that file's ground-truth landmarks, but {what}. Expected "
+                              f"{expected}. Fix the file, or move it away to let the detector find the faces.")
+
+
+def _read_json(p: Path, bad):
+    try: return json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise bad(f'it cannot be read as JSON ({e})') from e
+
+
+def _json_faces(items, bad) -> list[DetectedFace]:
+    "Faces from a JSON list of {'landmarks': 68 x 2, 'score': s}, largest first; `bad(what)` makes the error."
+    if not isinstance(items, list): raise bad(f"'faces' is a {type(items).__name__}, not a list")
+    faces = []
+    for k, f in enumerate(items):
+        if not isinstance(f, dict) or 'landmarks' not in f: raise bad(f"face {k} has no 'landmarks'")
+        try: lm = np.asarray(f['landmarks'], np.float64)
+        except (TypeError, ValueError): raise bad(f"the landmarks of face {k} are not a list of numbers") from None
+        if lm.shape != (68, 2): raise bad(f'face {k} has landmarks of shape {lm.shape}, not 68 (x, y) points')
+        if not np.isfinite(lm).all(): raise bad(f'face {k} has landmarks that are not finite (NaN or infinity)')
+        s = f.get('score', 1.)
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not np.isfinite(s): raise bad(f'the score of face {k}, {s!r}, is not a finite number')
+        faces.append(face_from_landmarks(lm, float(s)))
+    return sorted(faces, key=lambda f: -f.area)
+
+# %% ../nbs/02b_align.ipynb #2a73e314
+def faces_from_json(path) -> list[DetectedFace] | None:
+    "Ground-truth faces in NAME.json beside an image (write_faces_json's, or SynthFaces' one {'landmarks': 68x2}); None without one."
+    p = Path(path).with_suffix('.json')
+    if not p.is_file(): return None
+    bad = lambda what: _landmarks_error(p, what)
+    d = _read_json(p, bad)
+    if not isinstance(d, dict): raise bad(f'it holds a JSON {type(d).__name__}, not an object')
+    if 'faces' not in d and 'landmarks' not in d: raise bad(f"it has neither 'faces' nor 'landmarks' (its keys: {', '.join(map(str, d))[:80] or 'none'})")
+    return _json_faces(d['faces'] if 'faces' in d else [d], bad)
+
+
+def video_faces_from_json(path) -> list[list[DetectedFace]] | None:
+    "Per-frame ground-truth faces in NAME.json beside a video (write_video_faces_json's); None without one."
+    p = Path(path).with_suffix('.json')
+    if not p.is_file(): return None
+    bad = lambda what: _landmarks_error(p, what, VIDEO_LANDMARKS_JSON)
+    d = _read_json(p, bad)
+    if not isinstance(d, dict) or not isinstance(d.get('frames'), list): raise bad("it has no list 'frames'")
+    truth = []
+    for i, fr in enumerate(d['frames']):
+        if not isinstance(fr, dict): raise bad(f'frame {i} is a {type(fr).__name__}, not an object')
+        truth.append(_json_faces(fr.get('faces', []), lambda what: bad(f'in frame {i}, {what}')))
+    return truth
+
 # %% ../nbs/02b_align.ipynb #d4ae793d
 def lfw_canvas(i: int, # index into skimage's lfw_subset: 0-99 are faces, 100-199 background patches
                size: int = 100, # the 25 px crop is upscaled to this (LFW crops are the inner face, forehead to chin)
@@ -512,7 +642,7 @@ def _convex_hull(p: np.ndarray) -> np.ndarray:
 
 def landmark_face_mask(landmarks, # (68, 2) or (B, 68, 2) iBUG-68 points in crop pixel coordinates (x right, y down), numpy or tensor
                        size: int = 256, # the crop is size x size
-                       dilation: int = 5, # odd dilation kernel in pixels at 256 (scaled with size, as hififace-prepare's parsing mask)
+                       dilation: int = 5, # odd dilation kernel in pixels at 256 (scaled with size, as hififace prepare's parsing mask)
                        forehead: float = 0.2, # how far the brow line is extended upward, as a fraction of the brow-to-chin height
                       ) -> Tensor: # (B, 1, size, size) float in {0, 1}
     "M_tar from 68 landmarks: the filled convex hull of jaw line and brows, brows moved up over the forehead, then dilated."
@@ -524,7 +654,7 @@ def landmark_face_mask(landmarks, # (68, 2) or (B, 68, 2) iBUG-68 points in crop
     if not np.isfinite(lm).all(): raise ValueError('landmarks contain NaN or inf: expected finite crop pixel coordinates')
     if dilation < 1 or dilation % 2 == 0: raise ValueError(f'dilation must be a positive odd number of pixels, got {dilation}')
     if not 0 <= forehead <= 2: raise ValueError(f'forehead is a fraction of the brow-to-chin height (0 to 2), got {forehead}')
-    dil = scaled_dilation(dilation, size)                               # as hififace-prepare scales the parsing mask
+    dil = scaled_dilation(dilation, size)                               # as hififace prepare scales the parsing mask
     m = torch.zeros(len(lm), 1, size, size)
     for b, pts in enumerate(lm):
         up = pts[17:27].mean(0) - pts[8]                                # chin -> brow centre: "up" in the face, roll included

@@ -67,7 +67,7 @@ Its licence forbids redistribution, so you build the file yourself:
   2. download `Exp_Pca.bin` (Guo et al. 2018, expression basis, 'CoarseData' of https://github.com/Juyong/3DFace)
   3. copy `BFM_front_idx.mat`, `BFM_exp_idx.mat`, `facemodel_info.mat` and `std_exp.txt` from the `BFM/`
      folder of https://github.com/sicxu/Deep3DFaceRecon_pytorch
-  4. put all six files in one folder and run `hififace-convert-bfm FOLDER` (writes FOLDER/BFM_model_front.mat)
+  4. put all six files in one folder and run `hififace convert-bfm FOLDER` (writes FOLDER/BFM_model_front.mat)
 To try things without it, use the project's mini face model: `ParametricFaceModel(mini_face_model_path())`."""
 
 
@@ -749,7 +749,7 @@ def write_bfm09_sources(arrays: dict, # a front model (`read_face_model_file` la
 def convert_bfm09_cli(argv=None, # the arguments (default: the command line's)
                       prog: str = 'hififace-convert-bfm', # the name in usage and messages (`hififace convert-bfm` passes 'hififace convert-bfm')
                      ):
-    "Command line: `hififace-convert-bfm FOLDER [-o OUT]`."
+    "Command line: `hififace convert-bfm FOLDER [-o OUT]`."
     import argparse
     ap = argparse.ArgumentParser(
         prog=prog,

@@ -18,7 +18,7 @@ COMMANDS = {   # command: (module, function, what it does); the notebook that ex
     'train':       ('hififace.train',  'train_cli',         'train HifiFace (one or more GPUs, or a CPU)'),                # 06b
     'train-prior': ('hififace.priors', 'train_prior_cli',   'train a mini F_3d, F_id, face parser or evaluator'),          # 07b
     'ship-mini':   ('hififace.mini',   'ship_mini_cli',     "export and measure a run's generator as HifiFace-mini"),      # 08
-    'swap':        ('hififace.swap',   'swap_cli',          'swap faces in a photo or a video'),                           # 09b
+    'swap':        ('hififace.swap',   'swap_cli',          'swap faces in a photo or a video'),                           # 09c
     'convert-bfm': ('hififace.bfm',    'convert_bfm09_cli', 'build BFM_model_front.mat from the Basel Face Model 2009'),   # 01
 }
 ALIASES = {f'hififace-{c}': c for c in COMMANDS if c != 'swap'}   # the former separate commands, still installed

@@ -10,15 +10,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
-from .align import crop_112, crop_224
 from .bfm import COEFF_SLICES
+from .data import MissingPretrained
+from .generator import Generator, GeneratorOutput
+from .priors import HELDOUT_START, load_prior
+from .sid import f3d_coeffs, fid_embedding, IResNet, ReconNet
+from .synth import mini_world, MINI_WORLD_SEED
+from .weights import build_pretrained, PRETRAINED, weights_path
 
 # %% auto #0
 __all__ = ['METRICS', 'SwapBenchmark', 'derangement', 'synth_benchmark', 'EvalBackend', 'mini_backend', 'pretrained_backend',
-           'SwapScores', 'evaluate_swaps', 'baseline_results', 'scores_table']
+           'SwapScores', 'evaluate_swaps', 'baseline_results', 'scores_table', 'swap_results']
 
 # %% ../nbs/07c_evaluate.ipynb #62355ebd
 @dataclass
@@ -75,11 +79,10 @@ def synth_benchmark(n_sources: int = 200,          # pairs = source identities (
                     first_identity: int | None = None, # default: HELDOUT_START (identities no prior was trained on)
                    ) -> SwapBenchmark:
     "Held-out SynthFaces pairs with ground truth: deterministic given its arguments."
-    from hififace.priors import HELDOUT_START, PRIOR_WORLD_SEED, prior_world
-    world_seed = PRIOR_WORLD_SEED if world_seed is None else world_seed
+    world_seed = MINI_WORLD_SEED if world_seed is None else world_seed
     first = HELDOUT_START if first_identity is None else first_identity
     if gallery_per_identity < 1: raise ValueError(f'gallery_per_identity must be >= 1, got {gallery_per_identity}')
-    world = prior_world(size, world_seed)
+    world = mini_world(size, world_seed)
     ids = np.arange(first, first + n_sources)
     perm = derangement(n_sources, pair_seed)
     src, tgt = world.render(ids, np.zeros(n_sources, int)), world.render(ids[perm], np.ones(n_sources, int))
@@ -115,16 +118,15 @@ class EvalBackend:
 
     def coeffs(self, img: Tensor) -> Tensor | None: # (B, 257), or None without a 3D network
         "3DMM coefficients of aligned crops."
-        return None if self.f3d is None else self._chunks(lambda x: self.f3d(crop_224((x + 1) / 2)), img)
+        return None if self.f3d is None else self._chunks(lambda x: f3d_coeffs(self.f3d, x), img)
 
     def embed(self, img: Tensor) -> Tensor | None: # (B, D) unit vectors, or None without a recognition network
         "Identity embeddings of aligned crops."
-        return None if self.recognizer is None else self._chunks(lambda x: F.normalize(self.recognizer(crop_112(x)), dim=-1), img)
+        return None if self.recognizer is None else self._chunks(lambda x: fid_embedding(self.recognizer, x), img)
 
 
 def mini_backend(device='cpu') -> EvalBackend:
     "The mini F_3d and the separate mini evaluator (07b): the ruler of the SynthFaces world."
-    from hififace.priors import load_prior
     return EvalBackend('mini (f3d + evaluator, 07b)', load_prior('f3d'), load_prior('evaluator'),
                        device=device)
 
@@ -132,9 +134,6 @@ def mini_backend(device='cpu') -> EvalBackend:
 def pretrained_backend(recognizer: str = 'arcface_r50', # a recognition network other than training's F_id (arcface_r100)
                        device='cpu') -> EvalBackend:
     "Deep3DFaceRecon and an ArcFace from $HIFIFACE_WEIGHTS (refuses, naming each missing file, if they are absent)."
-    from hififace.data import MissingPretrained
-    from hififace.sid import IResNet, ReconNet
-    from hififace.weights import PRETRAINED, build_pretrained, weights_path
     names = ['f3d', recognizer]
     missing = [(PRETRAINED[n].what, weights_path(n), f'Get it from {PRETRAINED[n].source}.') for n in names if not weights_path(n).is_file()]
     if missing: raise MissingPretrained('pretrained_backend', missing, 'On SynthFaces, measure with mini_backend() instead.')
@@ -223,3 +222,22 @@ def scores_table(rows: dict[str, SwapScores], # row title -> scores
         cells = ['–' if math.isnan(v[k]) else f'{v[k]:.{1 if k == "id_retrieval" else digits}f}' for k in keys]
         lines.append(f'| {title} | ' + ' | '.join(cells) + f' | {s.backend} | {s.reference} |')
     return '\n'.join(lines)
+
+# %% ../nbs/07c_evaluate.ipynb #8713d443
+@torch.no_grad()
+def swap_results(G: Generator,      # a generator (its config says whether v_sid is n3d)
+                 source: Tensor,    # (N, 3, S, S) I_s in [-1, 1]
+                 target: Tensor,    # (N, 3, S, S) I_t
+                 extractor,         # a ShapeAwareIdentityExtractor with G's layout (e.g. hififace.priors.mini_extractor())
+                 batch: int = 50,   # pairs per forward pass
+                ) -> GeneratorOutput: # every output of G for all N pairs, I_r clamped to [-1, 1], on the CPU
+    "Run a generator over many pairs in batches (eval mode), e.g. over a `SwapBenchmark` before `evaluate_swaps`."
+    if source.shape != target.shape: raise ValueError(f'source and target must have the same shape, got {tuple(source.shape)} and {tuple(target.shape)}')
+    was = G.training; G.eval()
+    outs = []
+    for k in range(0, len(source), batch):
+        o, _ = G.swap(source[k:k + batch], target[k:k + batch], extractor)
+        outs.append(o)
+    G.train(was)
+    cat = GeneratorOutput(*(torch.cat(parts).cpu() for parts in zip(*outs)))
+    return cat._replace(I_r=cat.I_r.clamp(-1, 1))

@@ -4,7 +4,8 @@
 
 # %% ../nbs/03_generator.ipynb #32f75cfd
 from __future__ import annotations
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -14,10 +15,12 @@ from torch import Tensor
 
 from .bfm import FUSED_DIMS
 from .sid import build_v_sid
+from .weights import load_strict, read_shipped, save_shipped
 
 # %% auto #0
-__all__ = ['SIZES', 'SFF_VARIANTS', 'IMAGE_HEAD_GAIN', 'HifiFaceConfig', 'AdaIN', 'ResBlock', 'Encoder', 'Decoder',
-           'GeneratorOutput', 'SFF', 'init_weights', 'Generator', 'blend_baseline', 'shape_trace']
+__all__ = ['SIZES', 'SFF_VARIANTS', 'IMAGE_HEAD_GAIN', 'GENERATOR_KEY', 'HifiFaceConfig', 'AdaIN', 'ResBlock', 'Encoder',
+           'Decoder', 'GeneratorOutput', 'SFF', 'init_weights', 'Generator', 'blend_baseline', 'shape_trace',
+           'export_generator', 'load_generator']
 
 # %% ../nbs/03_generator.ipynb #8fd67809
 @dataclass
@@ -244,3 +247,31 @@ def shape_trace(g: Generator,    # any generator; on the `meta` device the trace
     finally:
         for h in hooks: h.remove()
     return trace + [('output', 'I_r', tuple(out.I_r.shape))]
+
+# %% ../nbs/03_generator.ipynb #f316521f
+GENERATOR_KEY = 'hififace_generator'   # the header key of an exported generator ('hififace_mini' in files written before)
+
+
+def export_generator(checkpoint: dict, # a training checkpoint as hififace.train.load_checkpoint reads it: 'G', 'config', 'step'
+                     path,             # the .safetensors file to write
+                     name: str,        # what the file is called, e.g. 'full' or 'hififace_256'
+                    ) -> Path:
+    "Write a checkpoint's generator as float16 safetensors; the header holds its HifiFaceConfig, step and run settings."
+    run = {k: v for k, v in checkpoint['config'].items() if k not in ('data', 'out')}   # machine-specific folders stay out
+    cfg = HifiFaceConfig(**{f.name: run[f.name] for f in fields(HifiFaceConfig) if f.name in run})
+    return save_shipped(checkpoint['G'], path, GENERATOR_KEY,
+                        dict(name=name, step=int(checkpoint['step']), model=asdict(cfg), config=run))
+
+
+def load_generator(path,                              # a file written by `export_generator`
+                   what: str = 'HifiFace generator',  # what the file should be, for messages
+                   fix: str = ('Export one from a training checkpoint: `hififace.generator.export_generator('
+                               'hififace.train.load_checkpoint(CHECKPOINT), PATH, NAME)`.'), # how to get one
+                  ) -> Generator: # float32, eval mode, gradients off; `.trained_steps`, and `.run_config` (the run's settings)
+    "Build a generator from its file's HifiFaceConfig and load it with strict key and shape matching."
+    header, sd = read_shipped(path, (GENERATOR_KEY, 'hififace_mini'), what, fix)
+    model = header.get('model') or {f.name: header['config'][f.name] for f in fields(HifiFaceConfig)   # the older header:
+                                    if f.name in header['config']}                                 # the run's settings only
+    G = load_strict(Generator(HifiFaceConfig(**model)), sd, path)
+    G.trained_steps, G.run_config = header['step'], header['config']
+    return G

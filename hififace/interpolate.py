@@ -12,9 +12,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .align import as_rgb_uint8, detect_and_align, get_detector
 from .bfm import COEFF_SLICES, FUSED_DIMS, fuse_coeffs
 from .generator import Generator, GeneratorOutput
+from .priors import HELDOUT_START
 from .sid import SID, build_v_sid
+from .synth import mini_world
 
 # %% auto #0
 __all__ = ['SWEEP_METRICS', 'interpolate_upsilon', 'interpolate_sid', 'generator_sid', 'interpolated_swap', 'sweep_weights',
@@ -196,9 +199,8 @@ def heldout_faces(n: int = 12,    # how many
                   size: int = 64, # crop size (the generator's)
                  ) -> dict[str, Tensor]: # name -> (3, S, S) in [-1, 1]
     "Held-out SynthFaces crops (identities no prior or generator saw; image 0 of each, as `synth_benchmark`'s sources)."
-    from hififace.priors import HELDOUT_START, prior_world
     ids = np.arange(HELDOUT_START, HELDOUT_START + n)
-    img = prior_world(size).render(ids, np.zeros(n, int))['image']
+    img = mini_world(size).render(ids, np.zeros(n, int))['image']
     return {f'id{i}': x for i, x in zip(ids, img)}
 
 
@@ -366,7 +368,6 @@ class InterpolationApp:
                   kind: str = 'photo',      # 'crop': already an aligned square crop; 'photo': detect and align
                  ) -> Tensor:               # (3, S, S) in [-1, 1]
         "An uploaded image as an aligned crop of the generator's size (ValueError saying why not)."
-        from hififace.align import as_rgb_uint8, detect_and_align, get_detector
         try: img = as_rgb_uint8(io.BytesIO(data))
         except ValueError as e: raise ValueError(f"the upload is not a readable image: {getattr(e, 'reason', e)}") from None   # the loader's reason
         if kind == 'crop':

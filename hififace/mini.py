@@ -8,23 +8,21 @@ import argparse, csv, json, os, time
 from dataclasses import asdict
 from pathlib import Path
 
-
 import numpy as np
 import torch
 from torch import Tensor
 
-
-from .evaluate import SwapBenchmark, baseline_results, evaluate_swaps, mini_backend, synth_benchmark
-from .generator import Generator, GeneratorOutput
+from .evaluate import SwapBenchmark, evaluate_swaps, mini_backend, swap_results, synth_benchmark
+from .generator import Generator, export_generator, load_generator
+from .priors import mini_extractor
 from .train import TrainConfig, checkpoint_config, load_checkpoint, save_png_with_provenance
-from .weights import (compare_metrics, load_strict, machine_record, read_manifest_file, read_shipped, save_shipped,
-                              sha256sum, shipped_dir, update_manifest_entry)
+from .weights import (MANIFEST, check_sha256, compare_metrics, machine_record, read_manifest, shipped_dir, shipped_record,
+                              update_manifest)
 
 # %% auto #0
-__all__ = ['MINI_NAMES', 'MINI_ABOUT', 'MINI_MANIFEST', 'FULL_PAIRS', 'SMALL_PAIRS', 'MINI_TOLERANCE', 'mini_dir',
-           'export_generator', 'load_mini', 'swap_results', 'mini_scores', 'training_progress', 'run_seconds',
-           'reproduce_mini_command', 'update_mini_manifest', 'read_mini_manifest', 'ship_mini', 'ship_mini_cli',
-           'check_mini']
+__all__ = ['MINI_NAMES', 'MINI_ABOUT', 'FULL_PAIRS', 'SMALL_PAIRS', 'MINI_MANIFEST_ABOUT', 'MINI_TOLERANCE', 'mini_dir',
+           'load_mini', 'mini_scores', 'training_progress', 'run_seconds', 'reproduce_mini_command', 'ship_mini',
+           'ship_mini_cli', 'check_mini']
 
 # %% ../nbs/08_mini.ipynb #f5fef2ea
 MINI_NAMES = ('full', 'n3d', 'bare')    # the shipped models, in the order the tables list them
@@ -33,7 +31,6 @@ MINI_ABOUT = {'full': 'HifiFace-mini: SID (mini F_3d + F_id) and SFF, every loss
               'bare': 'Ours-bare: no SFF (no feature-level fusion; M_r = 1, the whole image is generated; no L_seg)'}
 
 
-MINI_MANIFEST = 'MANIFEST.json'
 FULL_PAIRS, SMALL_PAIRS = 200, 50       # held-out pairs of the manifest's table and of the quick check
 
 
@@ -42,56 +39,24 @@ def mini_dir() -> Path:
     return shipped_dir('HIFIFACE_MINI', 'mini')
 
 
-def export_generator(ckpt,        # a training checkpoint (hififace-train's run/checkpoints/step_*.safetensors)
-                     path,        # the .safetensors file to write
-                     name: str,   # what the file is called in the manifest, e.g. 'full'
-                    ) -> Path:
-    "Write the generator of a training checkpoint as float16 safetensors, its TrainConfig and step in the header (`save_shipped`)."
-    state = load_checkpoint(ckpt)
-    cfg = {k: v for k, v in state['config'].items() if k not in ('data', 'out')}       # machine-specific paths stay out
-    return save_shipped(state['G'], path, 'hififace_mini', dict(name=name, step=int(state['step']), config=cfg))
-
-
 def load_mini(name: str = 'full', # one of MINI_NAMES (or any name exported into `path`)
               path=None,          # default: mini_dir() / f'{name}.safetensors'
-             ) -> Generator:      # float32, eval mode, gradients off; `.train_config` holds its TrainConfig
-    "Build a shipped HifiFace-mini generator from its file's config and load it with strict key and shape matching."
+             ) -> Generator:      # as `load_generator` gives it, with `.train_config`: the run's TrainConfig
+    "A shipped HifiFace-mini generator: `load_generator` on its file, and the TrainConfig it was trained with."
     path = Path(path) if path is not None else mini_dir() / f'{name}.safetensors'
-    meta, sd = read_shipped(path, 'hififace_mini', 'HifiFace-mini generator', f"The repository ships {', '.join(MINI_NAMES)} "
-                            f"in data/mini/; to rebuild one, run its `command` in data/mini/{MINI_MANIFEST} (hififace-train, "
-                            f"then hififace-ship-mini; about 45 min on a CPU)")
-    cfg = TrainConfig(**meta['config'])
-    G = load_strict(Generator(cfg.model()), sd, path)
-    G.train_config, G.trained_steps = cfg, meta['step']
+    G = load_generator(path, 'HifiFace-mini generator', f"The repository ships {', '.join(MINI_NAMES)} in data/mini/; to "
+                       f"rebuild one, run its `command` in data/mini/{MANIFEST} (hififace train, then hififace ship-mini; "
+                       f"about 45 min on a CPU)")
+    G.train_config = TrainConfig(**G.run_config)
     return G
 
 # %% ../nbs/08_mini.ipynb #e0a406ff
-@torch.no_grad()
-def swap_results(G: Generator,      # a generator (its config says whether v_sid is n3d)
-                 source: Tensor,    # (N, 3, S, S) I_s in [-1, 1]
-                 target: Tensor,    # (N, 3, S, S) I_t
-                 extractor,         # a ShapeAwareIdentityExtractor with G's layout (e.g. hififace.priors.mini_extractor())
-                 batch: int = 50,   # pairs per forward pass
-                ) -> GeneratorOutput: # every output of G for all N pairs, I_r clamped to [-1, 1], on the CPU
-    "Run a generator over many pairs in batches (eval mode), e.g. over a `SwapBenchmark` before `evaluate_swaps`."
-    if source.shape != target.shape: raise ValueError(f'source and target must have the same shape, got {tuple(source.shape)} and {tuple(target.shape)}')
-    was = G.training; G.eval()
-    outs = []
-    for k in range(0, len(source), batch):
-        o, _ = G.swap(source[k:k + batch], target[k:k + batch], extractor)
-        outs.append(o)
-    G.train(was)
-    cat = GeneratorOutput(*(torch.cat(parts).cpu() for parts in zip(*outs)))
-    return cat._replace(I_r=cat.I_r.clamp(-1, 1))
-
-
 def mini_scores(G: Generator,              # a generator trained in the SynthFaces world
                 bench: SwapBenchmark,      # e.g. synth_benchmark(FULL_PAIRS, G.cfg.size)
                 extractor=None,            # default: the mini F_3d and F_id (hififace.priors.mini_extractor)
                 backend=None,              # default: mini_backend() (the mini F_3d and the separate evaluator)
                ):
     "The protocol of `hififace.evaluate` on a generator's results for every pair of a benchmark."
-    from hififace.priors import mini_extractor
     extractor = extractor or mini_extractor(G.cfg.sid_layout)
     return evaluate_swaps(swap_results(G, bench.source, bench.target, extractor).I_r, bench, backend or mini_backend())
 
@@ -99,7 +64,6 @@ def mini_scores(G: Generator,              # a generator trained in the SynthFac
 @torch.no_grad()
 def training_progress(run, bench: SwapBenchmark, pairs=range(6), max_steps: int = 6, extractor=None) -> tuple[Tensor, list[int]]:
     "Rows: I_s, I_t, then I_r of up to `max_steps` checkpoints of a run, on fixed pairs of `bench`. ((3, H, W) in [0, 1], steps)"
-    from hififace.priors import mini_extractor
     ckpts = sorted(Path(run, 'checkpoints').glob('step_*.safetensors'))
     if not ckpts: raise FileNotFoundError(f"no checkpoints in '{Path(run, 'checkpoints')}'")
     ckpts = [ckpts[i] for i in np.unique(np.linspace(0, len(ckpts) - 1, max_steps).round().astype(int))]
@@ -130,19 +94,15 @@ def reproduce_mini_command(name: str, config: str) -> str:
             f'.venv/bin/hififace-ship-mini runs/mini_64_{name} --name {name} --config {config}')
 
 
-def update_mini_manifest(directory, name: str, record: dict) -> Path:
-    "Write (or replace) one generator's entry in directory/MANIFEST.json."
-    order = lambda item: (MINI_NAMES.index(item[0][:-12]) if item[0][:-12] in MINI_NAMES else len(MINI_NAMES), item[0])
-    return update_manifest_entry(Path(directory) / MINI_MANIFEST, f'{name}.safetensors', record,   # full, n3d, bare, then by name
-                                 'HifiFace-mini generators trained on SynthFaces (nbs/08_mini.ipynb)', order)
+MINI_MANIFEST_ABOUT = 'HifiFace-mini generators trained on SynthFaces (nbs/08_mini.ipynb)'   # the manifest's first line
 
 
-def read_mini_manifest(directory=None) -> dict:
-    "The manifest of the generators in `directory` (default: the shipped ones)."
-    return read_manifest_file(Path(directory or mini_dir()) / MINI_MANIFEST)
+def _mini_order(item):   # manifest entries: full, n3d, bare, then by name
+    n = item[0].removesuffix('.safetensors')
+    return (MINI_NAMES.index(n) if n in MINI_NAMES else len(MINI_NAMES), item[0])
 
 
-def ship_mini(run: str | Path,    # a hififace-train run folder (checkpoints/, log.csv)
+def ship_mini(run: str | Path,    # a hififace train run folder (checkpoints/, log.csv)
               name: str,          # file name in `out`: NAME.safetensors, NAME.log.csv
               config: str,        # the config file the run was trained with (for the reproducing command)
               out=None,           # default: mini_dir()
@@ -154,11 +114,10 @@ def ship_mini(run: str | Path,    # a hififace-train run folder (checkpoints/, l
     ckpts = sorted((run / 'checkpoints').glob('step_*.safetensors'))
     if step is not None: ckpts = [c for c in ckpts if c.name == f'step_{step:08d}.safetensors']
     if not ckpts: raise FileNotFoundError(f"no checkpoint{'' if step is None else f' of step {step}'} in '{run / 'checkpoints'}'")
-    path = export_generator(ckpts[-1], out / f'{name}.safetensors', name)
+    path = export_generator(load_checkpoint(ckpts[-1]), out / f'{name}.safetensors', name)
     G = load_mini(name, path)                                                       # measure what the file holds
     cfg = G.train_config
     t0 = time.perf_counter()
-    from hififace.priors import mini_extractor
     small, ex, backend = synth_benchmark(pairs[1], cfg.size), mini_extractor(cfg.sid_layout), mini_backend()
     scores = dict(full=mini_scores(G, synth_benchmark(pairs[0], cfg.size), ex, backend).summary(),
                   small=mini_scores(G, small, ex, backend).summary())
@@ -169,9 +128,8 @@ def ship_mini(run: str | Path,    # a hififace-train run folder (checkpoints/, l
     synth = Path(checkpoint_config(ckpts[-1])['data']).parent / 'synth.json'
     data = dict(world='SynthFaces', **json.loads(synth.read_text())['args']) if synth.is_file() else {}
     train_s = run_seconds(run / 'log.csv', cfg.batch_size)
-    rec = dict(name=name, about=MINI_ABOUT.get(name, ''), architecture='Generator', model=asdict(cfg.model()),
-               parameters=sum(p.numel() for p in G.parameters()), bytes=path.stat().st_size, sha256=sha256sum(path),
-               dtype='float16', step=G.trained_steps, config={k: v for k, v in asdict(cfg).items() if k not in ('data', 'out')},
+    rec = dict(name=name, about=MINI_ABOUT.get(name, ''), **shipped_record(path, G), model=asdict(cfg.model()),
+               step=G.trained_steps, config={k: v for k, v in asdict(cfg).items() if k not in ('data', 'out')},
                config_file=config, data=data,
                training=dict(train_s=round(train_s, 1), s_per_step=round(train_s / G.trained_steps, 3),
                              threads=int(os.environ.get('OMP_NUM_THREADS', torch.get_num_threads())),
@@ -181,17 +139,17 @@ def ship_mini(run: str | Path,    # a hififace-train run folder (checkpoints/, l
                metrics=scores['full'], metrics_small=scores['small'], measure_s=round(measure_s, 1),
                progress=dict(file=f'{name}.progress.png', steps=steps, pairs=f'small held-out benchmark, pairs 0-{min(8, pairs[1]) - 1}'),
                command=reproduce_mini_command(name, config), log=f'{name}.log.csv')
-    update_mini_manifest(out, name, rec)
+    update_manifest(out, f'{name}.safetensors', rec, MINI_MANIFEST_ABOUT, key=_mini_order)
     return rec
 
 
 def ship_mini_cli(argv=None, # the arguments (default: the command line's)
                   prog: str = 'hififace-ship-mini', # the name in usage and messages (`hififace ship-mini` passes 'hififace ship-mini')
                  ):
-    "Command line: export a hififace-train run's generator into data/mini and measure it (manifest entry)."
+    "Command line: export a hififace train run's generator into data/mini and measure it (manifest entry)."
     p = argparse.ArgumentParser(prog=prog, description=ship_mini_cli.__doc__ + ' hififace is face-swapping '
                                 'software for research, education and forgery-detection data.')
-    p.add_argument('run', help='the run folder of hififace-train')
+    p.add_argument('run', help='the run folder of hififace train')
     p.add_argument('--name', required=True, help='file name: NAME.safetensors (the notebook uses full, n3d, bare)')
     p.add_argument('--config', required=True, help='the config file the run was trained with (written into the reproducing command)')
     p.add_argument('--out', default=str(mini_dir()), help='output folder (default: %(default)s)')
@@ -214,13 +172,12 @@ MINI_TOLERANCE = {'id_retrieval': 4.0, 'id_similarity': 1e-3, 'pose_error': 1e-3
 
 def check_mini(directory=None, names=MINI_NAMES) -> dict:
     "Measure the shipped generators on the small held-out benchmark and compare with their manifest (raises on a mismatch)."
-    from hififace.priors import mini_extractor
-    man, out, d = read_mini_manifest(directory), {}, Path(directory or mini_dir())
+    d = Path(directory or mini_dir())
+    man, out = read_manifest(d), {}
     backend, extractors = mini_backend(), {}                                     # loaded once for every generator
     for name in names:
         r = man['files'][f'{name}.safetensors']
-        if sha256sum(d / f'{name}.safetensors') != r['sha256']:
-            raise AssertionError(f"{name}.safetensors is not the file the manifest measured (sha256 differs): re-run `{r['command']}`")
+        check_sha256(d / f'{name}.safetensors', r, f"re-run `{r['command']}`")
         G = load_mini(name, d / f'{name}.safetensors')
         if G.cfg.sid_layout not in extractors: extractors[G.cfg.sid_layout] = mini_extractor(G.cfg.sid_layout)
         ex = extractors[G.cfg.sid_layout]

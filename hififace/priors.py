@@ -14,23 +14,25 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .align import crop_112, crop_224, crop_matrices, scaled_dilation
+from .align import crop_matrices, scaled_dilation
 from .bfm import COEFF_SLICES, ParametricFaceModel, mini_face_model_path
-from .sid import FaceParser, ShapeAwareIdentityExtractor, face_region_mask
-from .synth import SynthFaces, synth_reference_difference, synth_reference_sha256, within_tolerance
-from .weights import (PRETRAINED, compare_metrics, load_strict, machine_record, progress_bar, read_manifest_file,
-                              read_shipped, save_shipped, sha256sum, shipped_dir, update_manifest_entry, weights_path)
+from .sid import (BiSeNet, f3d_coeffs, f3d_input, face_region_mask, FaceParser, fid_embedding, fid_input,
+                          ShapeAwareIdentityExtractor)
+from .synth import (mini_world, MINI_WORLD_IDENTITIES, MINI_WORLD_SEED, synth_reference_difference,
+                            synth_reference_sha256, SynthFaces, within_tolerance)
+from .weights import (build_pretrained, check_sha256, compare_metrics, load_strict, machine_record,
+                              PRETRAINED, progress_bar, read_manifest, read_shipped, save_shipped, shipped_dir,
+                              shipped_record, update_manifest, weights_path)
 
 # %% auto #0
-__all__ = ['PRIOR_KINDS', 'PRIOR_WORLD_SEED', 'WORLD_IDENTITIES', 'HELDOUT_START', 'PRIOR_DEFAULTS', 'PRIOR_ARCHS',
-           'SMALL_HELDOUT', 'FULL_HELDOUT', 'PRIOR_FILES', 'PRIOR_TARGETS', 'STANDS_FOR', 'MANIFEST', 'PRIOR_TOLERANCE',
-           'cbr', 'ResBlock', 'resize_to', 'MiniReconNet', 'MiniIResNet', 'MiniVGGFace', 'MiniParsingNet',
-           'PriorConfig', 'prior_config', 'build_prior', 'prior_world', 'parser_operator', 'prior_inputs',
-           'render_pool', 'arcface_logits', 'cosface_logits', 'roc_auc', 'verification_metrics', 'mask_iou',
-           'prior_metrics', 'heldout_batch', 'train_prior', 'priors_dir', 'save_prior', 'load_prior', 'mini_extractor',
-           'mini_parser', 'mini_evaluator', 'evaluator_embedding', 'extractor_or_mini', 'parser_or_mini',
-           'reproduce_command', 'prior_record', 'update_manifest', 'read_manifest', 'train_and_ship', 'train_prior_cli',
-           'check_priors']
+__all__ = ['PRIOR_KINDS', 'HELDOUT_START', 'PRIOR_DEFAULTS', 'PRIOR_ARCHS', 'SMALL_HELDOUT', 'FULL_HELDOUT', 'PRIOR_FILES',
+           'PRIOR_TARGETS', 'STANDS_FOR', 'PRIORS_ABOUT', 'PRIOR_TOLERANCE', 'cbr', 'ResBlock', 'resize_to',
+           'MiniReconNet', 'MiniIResNet', 'MiniVGGFace', 'MiniParsingNet', 'PriorConfig', 'prior_config', 'build_prior',
+           'parser_operator', 'prior_inputs', 'render_pool', 'arcface_logits', 'cosface_logits', 'roc_auc',
+           'verification_metrics', 'mask_iou', 'prior_metrics', 'heldout_batch', 'train_prior', 'priors_dir',
+           'save_prior', 'load_prior', 'mini_extractor', 'mini_parser', 'mini_evaluator', 'evaluator_embedding',
+           'extractor_or_mini', 'parser_or_mini', 'reproduce_command', 'prior_record', 'train_and_ship',
+           'train_prior_cli', 'check_priors']
 
 # %% ../nbs/07b_priors.ipynb #2189b734
 def _conv(cin, cout, k=3, s=1, groups=1): return nn.Conv2d(cin, cout, k, s, k // 2, groups=groups, bias=False)
@@ -160,12 +162,6 @@ class MiniParsingNet(nn.Module):
 PRIOR_KINDS = ('f3d', 'fid', 'parser', 'evaluator')
 
 
-PRIOR_WORLD_SEED = 90          # the SynthFaces world the priors learn from (HifiFace's own data uses other seeds)
-
-
-WORLD_IDENTITIES = 1_000_000   # size of the identity bank the priors draw from
-
-
 HELDOUT_START = 500_000        # held-out identities: from here on (training identities lie below)
 
 
@@ -185,7 +181,7 @@ class PriorConfig:
     weight_decay: float = 5e-4
     warmup: int = 50
     seed: int = 0                 # initialisation and batch order
-    data_seed: int = PRIOR_WORLD_SEED
+    data_seed: int = MINI_WORLD_SEED
     margin: float = 0.5           # ArcFace angular margin (fid) / CosFace cosine margin (evaluator)
     scale: float = 32.            # logit scale s of the margin losses
     lm_weight: float = 1.         # F_3d: weight of the landmark loss, per 1 % of the 224 framing (2.24 px)
@@ -224,13 +220,6 @@ def build_prior(cfg: PriorConfig) -> nn.Module:
     return PRIOR_ARCHS[cfg.kind](width=cfg.width, res=cfg.res)
 
 # %% ../nbs/07b_priors.ipynb #a48c429d
-@functools.lru_cache(maxsize=4)
-def prior_world(size: int, # SynthFaces crop size
-                seed: int = PRIOR_WORLD_SEED) -> SynthFaces:
-    "The SynthFaces world the priors are trained and measured on (cached)."
-    return SynthFaces(WORLD_IDENTITIES, size, seed=seed)
-
-
 @functools.lru_cache(maxsize=8)
 def parser_operator(size: int, # input crop size S
                     res: int,  # the parser's working resolution
@@ -249,8 +238,8 @@ def prior_inputs(kind: str,    # one of PRIOR_KINDS
                  image: Tensor, # (B, 3, S, S) aligned crops in [-1, 1]
                 ) -> Tensor:   # (B, 3, res, res): what the network's `core` receives
     "The input of a prior's `core` for aligned crops, exactly as through its public interface."
-    if kind == 'f3d': return resize_to(crop_224((image + 1) / 2), res)                   # ShapeAwareIdentityExtractor.coeffs
-    if kind in ('fid', 'evaluator'): return resize_to(crop_112(image), res)              # ShapeAwareIdentityExtractor.identity
+    if kind == 'f3d': return resize_to(f3d_input(image), res)                             # f3d_coeffs (02c)
+    if kind in ('fid', 'evaluator'): return resize_to(fid_input(image), res)              # fid_embedding (02c)
     if kind != 'parser': raise ValueError(f'kind must be one of {PRIOR_KINDS}, got {kind!r}')
     A = parser_operator(image.shape[-1], res)                                            # FaceParser.forward
     m, s = (torch.tensor(v).view(1, 3, 1, 1) for v in _IMAGENET)
@@ -272,7 +261,7 @@ def render_pool(cfg: PriorConfig, # what to render and for which kind
     "Render a prior's training images from SynthFaces and keep what it trains on (inputs at the working resolution, uint8)."
     ids = np.repeat(np.arange(cfg.first_identity, cfg.first_identity + cfg.identities), cfg.per_identity)
     seeds = np.tile(np.arange(cfg.per_identity), cfg.identities)
-    world, kind = prior_world(cfg.size, cfg.data_seed), cfg.kind
+    world, kind = mini_world(cfg.size, cfg.data_seed), cfg.kind
     D = torch.tensor(crop_matrices(cfg.size)['224'], dtype=torch.float32)
     out = {}
     for a in progress_bar(range(0, len(ids), chunk), desc=f'render {kind}', disable=not progress, leave=False):
@@ -354,7 +343,7 @@ def prior_metrics(kind: str,      # one of PRIOR_KINDS
     S = img.shape[-1]
     if kind == 'f3d':
         D = torch.tensor(crop_matrices(S)['224'], dtype=torch.float32)
-        c = torch.cat([net(crop_224((x + 1) / 2)) for x in img.split(chunk)])             # as ShapeAwareIdentityExtractor.coeffs
+        c = torch.cat([f3d_coeffs(net, x) for x in img.split(chunk)])                      # as ShapeAwareIdentityExtractor.coeffs
         gt, fm = batch['coeffs'], ParametricFaceModel(mini_face_model_path())
         err = (fm.landmarks(c) - (batch['landmarks'] @ D[:, :2].T + D[:, 2])).norm(dim=-1).mean().item()
         ang = (c[:, COEFF_SLICES['angle']] - gt[:, COEFF_SLICES['angle']]).abs().mean(0).rad2deg().tolist()
@@ -362,7 +351,7 @@ def prior_metrics(kind: str,      # one of PRIOR_KINDS
         return dict(lm_px_224=err, lm_pct=100 * err / 224, pitch_deg=ang[0], yaw_deg=ang[1], roll_deg=ang[2],
                     id_rel_err=rel(slice(0, 80)), exp_rel_err=rel(slice(80, 144)))
     if kind in ('fid', 'evaluator'):
-        e = torch.cat([net(crop_112(x)) for x in img.split(chunk)])                        # as ShapeAwareIdentityExtractor.identity
+        e = torch.cat([net(fid_input(x)) for x in img.split(chunk)])                       # normalised by verification_metrics
         return verification_metrics(e, batch['identity'])
     if kind != 'parser': raise ValueError(f'kind must be one of {PRIOR_KINDS}, got {kind!r}')
     flags = [p.requires_grad for p in net.parameters()]
@@ -385,13 +374,13 @@ FULL_HELDOUT = dict(identities=200, per_identity=6)     # the set the manifest r
 def heldout_batch(size: int = 64,         # SynthFaces crop size
                   identities: int = 24,   # held-out identities HELDOUT_START, HELDOUT_START + 1, ...
                   per_identity: int = 4,  # images of each (image seeds 0 .. per_identity - 1)
-                  data_seed: int = PRIOR_WORLD_SEED,
+                  data_seed: int = MINI_WORLD_SEED,
                   chunk: int = 128,
                  ) -> dict[str, Tensor]:
     "A fixed render of held-out identities that no prior was trained on."
     ids = np.repeat(np.arange(HELDOUT_START, HELDOUT_START + identities), per_identity)
     seeds = np.tile(np.arange(per_identity), identities)
-    world = prior_world(size, data_seed)
+    world = mini_world(size, data_seed)
     parts = [world.render(ids[a:a + chunk], seeds[a:a + chunk]) for a in range(0, len(ids), chunk)]
     return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
 
@@ -508,7 +497,7 @@ def load_prior(kind: str,  # one of PRIOR_KINDS
     if kind not in PRIOR_KINDS: raise ValueError(f'kind must be one of {PRIOR_KINDS}, got {kind!r}')
     path = Path(path) if path is not None else priors_dir() / PRIOR_FILES[kind]
     meta, sd = read_shipped(path, 'hififace_prior', 'mini prior', f"The repository ships it in data/priors/; to rebuild "
-                            f"it run `hififace-train-prior {kind} --out {path.parent}` (5 to 15 min on a CPU)")
+                            f"it run `hififace train-prior {kind} --out {path.parent}` (5 to 15 min on a CPU)")
     if meta.get('kind') != kind:
         raise ValueError(f"'{path}' holds a {meta.get('kind')!r} prior, not {kind!r} (or is not a prior of hififace.priors)")
     return load_strict(build_prior(PriorConfig(**meta['config'])), sd, path)
@@ -533,8 +522,8 @@ def mini_evaluator() -> nn.Module:
 def evaluator_embedding(net: nn.Module, # an evaluator (or any 112-interface recognition network)
                         img: Tensor,    # (B, 3, S, S) aligned crops in [-1, 1]
                        ) -> Tensor:     # (B, 512) unit vectors
-    "Unit identity embeddings of aligned crops, the way ShapeAwareIdentityExtractor.identity computes υ."
-    return F.normalize(net.eval()(crop_112(img)), dim=-1)
+    "Unit identity embeddings of aligned crops, the way ShapeAwareIdentityExtractor.identity computes υ (`fid_embedding`)."
+    return fid_embedding(net.eval(), img)
 
 
 def _have(*names): return all(weights_path(n).is_file() for n in names)
@@ -551,15 +540,13 @@ def extractor_or_mini(layout: str = 'paper') -> ShapeAwareIdentityExtractor:
 def parser_or_mini() -> FaceParser:
     "The real BiSeNet if its file is in $HIFIFACE_WEIGHTS, else the mini parser (said in one line)."
     if _have('bisenet'):
-        from hififace.sid import BiSeNet
-        from hififace.weights import build_pretrained
         return FaceParser(build_pretrained('bisenet', BiSeNet(), required=True))
     print(f"hififace: {PRETRAINED['bisenet'].filename} not in $HIFIFACE_WEIGHTS: "
           f"using the mini face parser trained on SynthFaces (data/priors; meaningful on SynthFaces only)")
     return mini_parser()
 
 # %% ../nbs/07b_priors.ipynb #6fcd5a16
-MANIFEST = 'MANIFEST.json'
+PRIORS_ABOUT = 'Mini priors trained on SynthFaces by hififace.priors (nbs/07b_priors.ipynb)'   # the manifest's first line
 
 
 def reproduce_command(kind: str, out: str = 'data/priors') -> str:
@@ -573,9 +560,7 @@ def prior_record(kind: str, path, cfg: PriorConfig, hist: dict, metrics: dict, m
     net = load_prior(kind, path)
     metric, op, goal = PRIOR_TARGETS[kind]
     met = metrics[metric] <= goal if op == '<=' else metrics[metric] >= goal
-    return dict(kind=kind, stands_for=STANDS_FOR[kind], architecture=type(net).__name__,
-                parameters=sum(p.numel() for p in net.parameters()), bytes=path.stat().st_size, sha256=sha256sum(path),
-                dtype='float16', config=asdict(cfg),
+    return dict(kind=kind, stands_for=STANDS_FOR[kind], **shipped_record(path, net), config=asdict(cfg),
                 data=dict(world='SynthFaces', seed=cfg.data_seed, size=cfg.size, images=cfg.identities * cfg.per_identity,
                           train_identities=[cfg.first_identity, cfg.first_identity + cfg.identities]),
                 heldout=dict(full=dict(FULL_HELDOUT, first=HELDOUT_START),
@@ -586,17 +571,6 @@ def prior_record(kind: str, path, cfg: PriorConfig, hist: dict, metrics: dict, m
                 metrics=metrics, metrics_small=metrics_small,
                 target=dict(metric=metric, op=op, value=goal, met=bool(met)),
                 command=reproduce_command(kind, str(path.parent)), history=path.name.replace('.safetensors', '.history.json'))
-
-
-def update_manifest(directory, kind: str, record: dict) -> Path:
-    "Write (or replace) one prior's entry in directory/MANIFEST.json."
-    return update_manifest_entry(Path(directory) / MANIFEST, PRIOR_FILES[kind], record,
-                                 'Mini priors trained on SynthFaces by hififace.priors (nbs/07b_priors.ipynb)')
-
-
-def read_manifest(directory=None) -> dict:
-    "The manifest of the priors in `directory` (default: the shipped ones)."
-    return read_manifest_file(Path(directory or priors_dir()) / MANIFEST)
 
 # %% ../nbs/07b_priors.ipynb #0eb585fd
 def train_and_ship(kind: str, out, cfg: PriorConfig | None = None, progress: bool = True,
@@ -616,7 +590,7 @@ def train_and_ship(kind: str, out, cfg: PriorConfig | None = None, progress: boo
                 parts={k: v[::every] for k, v in hist['parts'].items()}, eval_step=hist['eval_step'], eval=hist['eval'])
     hist_path.write_text(json.dumps(slim) + '\n')
     rec = prior_record(kind, path, cfg, hist, metrics, metrics_small)
-    update_manifest(out, kind, rec)
+    update_manifest(out, PRIOR_FILES[kind], rec, PRIORS_ABOUT)
     return rec
 
 
@@ -655,15 +629,14 @@ PRIOR_TOLERANCE = {'lm_px_224': 1e-3, 'lm_pct': 5e-4, 'auc': 1e-3, 'rank1': 1.5 
 
 def check_priors(directory=None, kinds=PRIOR_KINDS) -> dict:
     "Measure the shipped priors on the small held-out set and compare with their manifest (raises on a mismatch)."
-    man, out = read_manifest(directory), {}
+    d = Path(directory or priors_dir())
+    man, out = read_manifest(d), {}
     for kind in kinds:
         r = man['files'][PRIOR_FILES[kind]]
         cfg = PriorConfig(**r['config'])
         batch = heldout_batch(cfg.size, **SMALL_HELDOUT, data_seed=cfg.data_seed)
-        path = Path(directory or priors_dir()) / PRIOR_FILES[kind]
-        if sha256sum(path) != r['sha256']:
-            raise AssertionError(f"{path} is not the file the manifest measured (sha256 differs): restore it from the "
-                                 f"repository, or retrain it with `{reproduce_command(kind)}`")
+        path = d / PRIOR_FILES[kind]
+        check_sha256(path, r, f'restore it from the repository, or retrain it with `{reproduce_command(kind)}`')
         got = prior_metrics(kind, load_prior(kind, path), batch)
         if bad := compare_metrics(got, r['metrics_small'], {k: t for k, t in PRIOR_TOLERANCE.items() if k in got}):
             changed = within_tolerance(synth_reference_difference())

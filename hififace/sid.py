@@ -18,8 +18,8 @@ from .weights import build_pretrained
 # %% auto #0
 __all__ = ['IRESNET_LAYERS', 'PARSING_CLASSES', 'FACE_CLASSES', 'conv3x3', 'conv1x1', 'Bottleneck', 'ResNet50', 'ReconNet',
            'IBasicBlock', 'IResNet', 'ConvBNReLU', 'BasicBlock', 'ResNet18', 'AttentionRefinement', 'ContextPath',
-           'FeatureFusion', 'BiSeNetOutput', 'BiSeNet', 'face_region_mask', 'FaceParser', 'build_v_sid', 'SID',
-           'ShapeAwareIdentityExtractor']
+           'FeatureFusion', 'BiSeNetOutput', 'BiSeNet', 'face_region_mask', 'FaceParser', 'build_v_sid', 'f3d_input',
+           'fid_input', 'f3d_coeffs', 'fid_embedding', 'SID', 'ShapeAwareIdentityExtractor']
 
 # %% ../nbs/02c_sid.ipynb #f4608aa6
 def conv3x3(cin, cout, stride=1): return nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
@@ -265,6 +265,32 @@ def build_v_sid(c_fuse: Tensor | None, # (B, 150) paper or (B, 257) full layout;
     if c_fuse is None: raise ValueError('v_sid = [c_fuse, υ] needs c_fuse (only the n3d ablation does without it)')
     return torch.cat([c_fuse, upsilon], 1)
 
+# %% ../nbs/02c_sid.ipynb #74bee2f9
+def f3d_input(img: Tensor, # (B, 3, S, S) aligned crops in [-1, 1]
+             ) -> Tensor:  # (B, 3, 224, 224) RGB in [0, 1]
+    "What F_3d takes: the 224 framing of aligned crops, in Deep3DFaceRecon's range [0, 1]."
+    return crop_224((img + 1) / 2)
+
+
+def fid_input(img: Tensor, # (B, 3, S, S) aligned crops in [-1, 1]
+             ) -> Tensor:  # (B, 3, 112, 112) RGB in [-1, 1]
+    "What F_id takes: the 112 ArcFace crop of aligned crops, in ArcFace's range [-1, 1]."
+    return crop_112(img)
+
+
+def f3d_coeffs(f3d: nn.Module, # F_3d, or any network with ReconNet's interface (224 px, RGB [0, 1] -> 257)
+               img: Tensor,    # (B, 3, S, S) aligned crops in [-1, 1]
+              ) -> Tensor:     # (B, 257) 3DMM coefficients
+    "The 3DMM coefficients of aligned crops through a 3D reconstruction network."
+    return f3d(f3d_input(img))
+
+
+def fid_embedding(fid: nn.Module, # F_id, or any network with IResNet's interface (112 px, RGB [-1, 1] -> D), e.g. the evaluator
+                  img: Tensor,    # (B, 3, S, S) aligned crops in [-1, 1]
+                 ) -> Tensor:     # (B, D) unit vectors (υ for F_id)
+    "Unit identity embeddings of aligned crops through a 112-crop recognition network."
+    return F.normalize(fid(fid_input(img)), dim=-1)
+
 # %% ../nbs/02c_sid.ipynb #b507b635
 @dataclass
 class SID:
@@ -312,15 +338,15 @@ class ShapeAwareIdentityExtractor(nn.Module):
     def coeffs(self, img: Tensor) -> Tensor:
         "F_3d on the 224 framing of aligned crops: (B, 257) 3DMM coefficients (float32 unless `f3d_float32=False`)."
         self._check(img, 'images')
-        if not self.f3d_float32: return self.f3d(crop_224((img + 1) / 2))   # Deep3DFaceRecon takes RGB in [0, 1]
+        if not self.f3d_float32: return f3d_coeffs(self.f3d, img)
         if img.dtype in (torch.float16, torch.bfloat16): img = img.float()   # a generator's output under autocast
         with torch.autocast(img.device.type, enabled=False):                # bf16 convolutions bend L_shape's gradient
-            return self.f3d(crop_224((img + 1) / 2))
+            return f3d_coeffs(self.f3d, img)
 
     def identity(self, img: Tensor) -> Tensor:
         "F_id on the ArcFace crop of aligned crops: (B, 512) unit vectors υ."
         self._check(img, 'images')
-        return F.normalize(self.fid(crop_112(img)), dim=-1)   # ArcFace takes RGB in [-1, 1]
+        return fid_embedding(self.fid, img)
 
     def forward(self, I_s: Tensor, I_t: Tensor) -> SID:
         self._check(I_s, 'I_s'); self._check(I_t, 'I_t')

@@ -4,11 +4,12 @@
 
 # %% ../nbs/07a_synth.ipynb #d2c4fe7b
 from __future__ import annotations
-import json, math, os, shutil
+import functools, json, math, os, shutil
 import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -17,7 +18,8 @@ from fastcore.basics import patch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from .align import crop_matrices, scaled_dilation, template_256
+from .align import (DetectedFace, crop_matrices, face_from_landmarks, scaled_dilation, template_256, write_faces_json,
+                            write_video_faces_json)
 from .bfm import (COEFF_SLICES, MINI_MODE_NAMES, MINI_SCALE, ParametricFaceModel, mini_face_model_path, read_face_model_file,
                           rotation_matrix, _brow, _eye_open, _iris, _lips, _MOUTH)
 from .data import MASK_SUFFIX
@@ -27,13 +29,14 @@ from .weights import progress_bar, sha256sum, shipped_dir
 
 # %% auto #0
 __all__ = ['SYNTH_SIZES', 'OCCLUDER_KINDS', 'SKIN_TONES', 'IRIS_COLOURS', 'HAIR_COLOURS', 'EXPRESSION_PRIOR', 'YAW_RANGE',
-           'PITCH_RANGE', 'UV_BOX', 'UV_RES', 'PARSING_PALETTE', 'SYNTH_MANIFEST', 'PARSING_SUFFIX', 'OCCLUDER_SUFFIX',
-           'SYNTH_REFERENCE', 'REFERENCE_SET', 'SYNTH_TOLERANCE', 'rasterize_fragments', 'rasterize_batch',
-           'MiniFaceParts', 'identity_traits', 'image_params', 'canonical_pose', 'planar_geometry', 'sh_shading',
-           'draw_backgrounds', 'draw_occluder', 'SynthFaces', 'SynthBatches', 'heldout_count', 'write_synth',
-           'synth_cli', 'synth_reference_path', 'synth_reference_sha256', 'render_arrays', 'reference_render',
-           'render_difference', 'within_tolerance', 'write_synth_reference', 'synth_reference_difference',
-           'check_synth_reference']
+           'PITCH_RANGE', 'UV_BOX', 'UV_RES', 'PARSING_PALETTE', 'MINI_WORLD_SEED', 'MINI_WORLD_IDENTITIES',
+           'SYNTH_MANIFEST', 'PARSING_SUFFIX', 'OCCLUDER_SUFFIX', 'SYNTH_REFERENCE', 'REFERENCE_SET', 'SYNTH_TOLERANCE',
+           'rasterize_fragments', 'rasterize_batch', 'MiniFaceParts', 'identity_traits', 'image_params',
+           'canonical_pose', 'planar_geometry', 'sh_shading', 'draw_backgrounds', 'draw_occluder', 'SynthFaces',
+           'SynthBatches', 'mini_world', 'synth_scene', 'synth_clip', 'write_scene', 'write_clip', 'heldout_count',
+           'write_synth', 'synth_cli', 'synth_reference_path', 'synth_reference_sha256', 'render_arrays',
+           'reference_render', 'render_difference', 'within_tolerance', 'write_synth_reference',
+           'synth_reference_difference', 'check_synth_reference']
 
 # %% ../nbs/07a_synth.ipynb #2db612a3
 _I64MAX = torch.iinfo(torch.int64).max
@@ -306,7 +309,7 @@ def canonical_pose(fm: ParametricFaceModel,
     tmpl = np.broadcast_to(template_256(size), (len(c), 5, 2))
     c0 = np.array([fm.center, fm.image_size - 1 - fm.center])            # the principal point, y down
     for _ in range(iters):
-        M = _sim_batch(_five(fm.landmarks(c).double().numpy()), tmpl)     # camera image -> crop, as hififace-prepare
+        M = _sim_batch(_five(fm.landmarks(c).double().numpy()), tmpl)     # camera image -> crop, as hififace prepare
         A = np.einsum('ij,bjk->bik', D[:, :2], M); A[:, :, 2] += D[:, 2]  # camera image -> F_3d's image: want identity
         s = np.sqrt(np.linalg.det(A[:, :, :2]))
         theta = np.arctan2(A[:, 1, 0], A[:, 0, 0])                        # A p = s R(theta) (p - c0) + c0 + shift
@@ -527,7 +530,7 @@ class SynthFaces:
         path = mini_face_model_path()
         self.fm = ParametricFaceModel(path)
         self.parts = MiniFaceParts(self.fm, read_face_model_file(path))
-        self.dilation = scaled_dilation(5, size)                            # M_tar's dilation, as hififace-prepare
+        self.dilation = scaled_dilation(5, size)                            # M_tar's dilation, as hififace prepare
         self.map_w, self.map_h = round((UV_BOX[1] - UV_BOX[0]) / UV_RES) + 1, round((UV_BOX[3] - UV_BOX[2]) / UV_RES) + 1
         self._cache = {}
 
@@ -619,7 +622,7 @@ def _render(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: dict) 
     "`render` for one chunk."
     c, params = self._coefficients(ids, seeds, traits)
     B, S, fm, N = len(ids), self.size, self.fm, self.fm.n_vertices
-    # the alignment of hififace-prepare: five points of the 68 landmarks, least-squares similarity to the template
+    # the alignment of hififace prepare: five points of the 68 landmarks, least-squares similarity to the template
     lm224 = fm.landmarks(c).double().numpy()                          # (B, 68, 2) in the camera image
     M = torch.from_numpy(_sim_batch(_five(lm224), np.broadcast_to(template_256(S), (B, 5, 2))))   # (B, 2, 3)
     landmarks = torch.from_numpy(lm224) @ M[:, :, :2].transpose(1, 2) + M[:, None, :, 2]
@@ -689,6 +692,104 @@ class SynthBatches(Dataset):
         ids = self.identities[rng.integers(0, len(self.identities), self.batch_size)]
         return self.world.render(ids, rng.integers(0, 2 ** 31, self.batch_size))
 
+# %% ../nbs/07a_synth.ipynb #e8b67714
+MINI_WORLD_SEED = 90              # the world the mini priors (07b) and HifiFace-mini (08) learn from
+MINI_WORLD_IDENTITIES = 1_000_000 # its bank of identities (held-out ones from hififace.priors.HELDOUT_START)
+
+
+@functools.lru_cache(maxsize=4)
+def mini_world(size: int,                    # crop size
+               seed: int = MINI_WORLD_SEED,  # the world
+              ) -> SynthFaces:
+    "The SynthFaces world of the mini networks (cached): what scenes and clips are made of."
+    return SynthFaces(MINI_WORLD_IDENTITIES, size, seed=seed)
+
+
+def _place(crop: Tensor, M: np.ndarray, H: int, W: int) -> np.ndarray:
+    "A (3, S, S) crop in [-1, 1] warped by M (crop pixel -> canvas pixel) onto an H x W canvas, edges extended: (H, W, 3) uint8."
+    S = crop.shape[-1]
+    Bi = np.linalg.inv(np.vstack([M, [0, 0, 1]]))
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float64)
+    u, v = Bi[0, 0] * xs + Bi[0, 1] * ys + Bi[0, 2], Bi[1, 0] * xs + Bi[1, 1] * ys + Bi[1, 2]
+    grid = torch.from_numpy(np.stack([(u + 0.5) / S * 2 - 1, (v + 0.5) / S * 2 - 1], -1))[None].float()
+    tile = F.grid_sample((crop[None] + 1) / 2, grid, mode='bilinear', padding_mode='border', align_corners=False)[0]
+    return (tile.permute(1, 2, 0) * 255).round().clamp(0, 255).byte().numpy()
+
+
+def _similarity(scale: float, angle: float, centre_from, centre_to) -> np.ndarray:
+    "(2, 3): scale and rotate (degrees) about `centre_from`, which lands on `centre_to`."
+    th = np.deg2rad(angle)
+    R = scale * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    return np.c_[R, np.asarray(centre_to, float) - R @ np.asarray(centre_from, float)]
+
+# %% ../nbs/07a_synth.ipynb #b50770a0
+def synth_scene(identities,                # SynthFaces identities (one face each), e.g. [4010] or [4010, 4020]
+                image_seed: int = 1,       # which image of each identity
+                *,
+                scale: float = 3.,         # crop pixels -> scene pixels
+                angle: float = 8.,         # degrees of roll of each face in the scene (alternating sign)
+                height: int | None = None, # scene height = each face's tile width (default: scale x crop size)
+                size: int = 64,            # crop size of the rendered faces
+                world_seed: int | None = None, # the world (default: the mini networks', MINI_WORLD_SEED)
+               ) -> tuple[np.ndarray, list[DetectedFace]]: # (H, W, 3) uint8 scene, its faces with exact landmarks
+    "A SynthFaces 'photo': faces rendered, scaled, rotated and set side by side (edges extended), with their true landmarks."
+    world = mini_world(size, MINI_WORLD_SEED if world_seed is None else world_seed)
+    ids = list(np.atleast_1d(identities))
+    r = world.render(ids, np.full(len(ids), image_seed))
+    H = height or round(scale * size)
+    tiles, faces, c = [], [], (size / 2 - 0.5, size / 2 - 0.5)
+    for k in range(len(ids)):
+        M = _similarity(scale, angle * (-1) ** k, c, (H / 2 - 0.5, H / 2 - 0.5))
+        tiles.append(_place(r['image'][k], M, H, H))
+        faces.append(face_from_landmarks(r['landmarks'][k].double().numpy() @ M[:, :2].T + M[:, 2] + [k * H, 0]))
+    return np.concatenate(tiles, 1), sorted(faces, key=lambda f: -f.area)
+
+# %% ../nbs/07a_synth.ipynb #5812aff1
+def synth_clip(identity: int = 4021, image_seed: int = 2, # the SynthFaces face that moves
+               *,
+               frames: int = 48,           # frames in the clip
+               size: int = 64,             # crop size of the rendered face
+               scale: float = 2.5,         # crop pixels -> frame pixels
+               width: int = 256, height: int = 192,        # the frame
+               faceless: int = 6,                          # frames at the start and at the end with no face in them
+              ) -> tuple[list[np.ndarray], list[list[DetectedFace]]]: # frames (H, W, 3) uint8, true faces per frame
+    "A SynthFaces 'video': a face that drifts, turns in the image plane and zooms a little, between faceless frames."
+    r = mini_world(size, MINI_WORLD_SEED).render([identity], [image_seed])
+    crop, lm = r['image'][0], r['landmarks'][0].double().numpy()
+    empty = _place(crop[:, :size // 6, :size // 6], _similarity(width / (size // 6), 0, (0, 0), (0, 0)), height, width)  # a patch of background
+    out, truth = [], []
+    for i in range(frames):
+        if i < faceless or i >= frames - faceless: out.append(empty); truth.append([]); continue
+        t = (i - faceless) / max(1, frames - 2 * faceless - 1)
+        M = _similarity(scale * (1 + 0.1 * np.sin(np.pi * t)), 12 * np.sin(2 * np.pi * t),
+                        (size / 2 - 0.5, size / 2 - 0.5), (width / 2 - 0.5 + 30 * (t - 0.5), height / 2 - 0.5))
+        out.append(_place(crop, M, height, width)); truth.append([face_from_landmarks(lm @ M[:, :2].T + M[:, 2])])
+    return out, truth
+
+# %% ../nbs/07a_synth.ipynb #64f32cbf
+def write_scene(path,                         # the image file (PNG); NAME.json goes beside it
+                image: np.ndarray,            # (H, W, 3) uint8
+                faces: list[DetectedFace],    # its true faces
+               ) -> Path:
+    "Save a scene as PNG with its faces' landmarks in NAME.json beside it (what `hififace swap --weights mini` reads)."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path)
+    write_faces_json(path, faces)
+    return path
+
+
+def write_clip(path, frames: list, faces: list | None = None, # frames (H, W, 3) uint8; true faces per frame (NAME.json)
+               *, fps: float = 24.) -> Path:
+    "Write frames as an H.264 video (the bundled ffmpeg), with per-frame ground-truth landmarks beside it if given."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    w = imageio_ffmpeg.write_frames(str(path), frames[0].shape[1::-1], fps=fps, codec='libx264', pix_fmt_out='yuv420p',
+                                    macro_block_size=2, quality=None, output_params=['-crf', '16'], ffmpeg_log_level='error')
+    w.send(None)
+    for f in frames: w.send(np.ascontiguousarray(f))
+    w.close()
+    if faces is not None: write_video_faces_json(path, faces)
+    return path
+
 # %% ../nbs/07a_synth.ipynb #5e06b87e
 SYNTH_MANIFEST = 'synth.json'
 PARSING_SUFFIX, OCCLUDER_SUFFIX = '.parsing' + MASK_SUFFIX, '.occluder' + MASK_SUFFIX   # *.mask.png: FacePairs skips them
@@ -706,25 +807,25 @@ def heldout_count(heldout: float, n_identities: int) -> int:
     n = round(heldout * n_identities) if heldout < 1 else int(heldout)
     if n_identities - n < 2:
         raise ValueError(f'{n_identities} identities with {n} held out leave {n_identities - n} for training; '
-                         f'hififace-train pairs different identities, so it needs at least 2 (raise --identities or lower --heldout)')
+                         f'hififace train pairs different identities, so it needs at least 2 (raise --identities or lower --heldout)')
     return n
 
 
 def _prepare_out(out: Path, overwrite: bool):
-    "An empty output folder; with overwrite, a previous hififace-synth output there is removed first."
+    "An empty output folder; with overwrite, a previous hififace synth output there is removed first."
     if out.exists() and not out.is_dir(): raise FileExistsError(f"'{out}' exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise FileExistsError(f"'{out}' exists and is not empty; choose a new folder, or pass --overwrite to replace "
-                                  f"an earlier hififace-synth output there")
+                                  f"an earlier hififace synth output there")
         if not (out / SYNTH_MANIFEST).is_file():
-            raise FileExistsError(f"'{out}' is not empty and holds no {SYNTH_MANIFEST}, so it is not a hififace-synth output: "
+            raise FileExistsError(f"'{out}' is not empty and holds no {SYNTH_MANIFEST}, so it is not a hififace synth output: "
                                   f"refusing to delete it even with --overwrite; choose an empty or new folder")
         for name in ('train', 'heldout'):
             if (out / name).is_dir(): shutil.rmtree(out / name)
         (out / SYNTH_MANIFEST).unlink()
         if any(out.iterdir()):
-            raise FileExistsError(f"'{out}' holds files hififace-synth did not write ({sorted(p.name for p in out.iterdir())[:5]}); "
+            raise FileExistsError(f"'{out}' holds files hififace synth did not write ({sorted(p.name for p in out.iterdir())[:5]}); "
                                   f"refusing to mix them with a new dataset")
     out.mkdir(parents=True, exist_ok=True)
 
@@ -781,7 +882,7 @@ def write_synth(out,                       # the dataset folder (created; must b
                 seed: int = 0,
                 heldout: float = 0.2,      # held-out identities: a fraction, or a count (a whole number >= 1)
                 occluder_prob: float = 0.3,
-                overwrite: bool = False,   # replace an earlier hififace-synth output in `out`
+                overwrite: bool = False,   # replace an earlier hififace synth output in `out`
                 workers: int | None = None, # processes (default: one per CPU core); the output does not depend on it
                 batch: int = 32,           # images rendered per call
                 progress: bool = True,
@@ -805,7 +906,7 @@ def write_synth(out,                       # the dataset folder (created; must b
                     files={'SPLIT/IDENTITY/identity.json': 'the identity: 3DMM id/tex coefficients and appearance traits',
                            'SPLIT/IDENTITY/NAME.png': 'the aligned crop (RGB)',
                            f'SPLIT/IDENTITY/NAME{MASK_SUFFIX}': 'M_tar: the face classes of the visible parsing, dilated as '
-                                                              'hififace-prepare does (0/255)',
+                                                              'hififace prepare does (0/255)',
                            f'SPLIT/IDENTITY/NAME{PARSING_SUFFIX}': 'per-pixel class index into parsing_classes (palette PNG)',
                            f'SPLIT/IDENTITY/NAME{OCCLUDER_SUFFIX}': 'occluder: 255 where it hides the face, 128 where it '
                                                                  'covers background, 0 elsewhere',
@@ -817,7 +918,7 @@ def write_synth(out,                       # the dataset folder (created; must b
     _WRITER.update(sf=sf, out=out, split_of=split_of, name_of=name_of,
                    batches=[jobs[k:k + batch] for k in range(0, len(jobs), batch)])
     workers = min(workers or len(os.sched_getaffinity(0)), len(_WRITER['batches']))
-    bar = progress_bar(total=len(jobs), desc='hififace-synth', unit='img', disable=not progress)   # sparse lines in a log
+    bar = progress_bar(total=len(jobs), desc='hififace synth', unit='img', disable=not progress)   # sparse lines in a log
     try:
         if workers > 1 and 'fork' in mp.get_all_start_methods():        # processes share the world by forking
             with ProcessPoolExecutor(workers, mp_context=mp.get_context('fork'), initializer=torch.set_num_threads,
@@ -836,22 +937,22 @@ def write_synth(out,                       # the dataset folder (created; must b
 def synth_cli(argv=None, # the arguments (default: the command line's)
               prog: str = 'hififace-synth', # the name in usage and messages (`hififace synth` passes 'hififace synth')
              ):
-    "Command line: `hififace-synth OUT --identities N --per-identity K --size S --seed X`."
+    "Command line: `hififace synth OUT --identities N --per-identity K --size S --seed X`."
     import argparse, time
     ap = argparse.ArgumentParser(prog=prog, description=
-        'Write a synthetic face dataset (SynthFaces) that hififace-train reads unchanged: OUT/train/IDENTITY/NAME.png with '
+        'Write a synthetic face dataset (SynthFaces) that hififace train reads unchanged: OUT/train/IDENTITY/NAME.png with '
         'NAME.mask.png beside each (the FacePairs layout), held-out identities in OUT/heldout, and the complete ground truth '
         'of every image beside it. The same command writes the same bytes on one machine, and on any x86-64 CPU the same '
         'images up to a few 8-bit values in a million (notebook 07a). hififace is face-swapping software for '
         'research, education and forgery-detection data.')
-    ap.add_argument('out', help='output folder (must be new or empty, or an earlier hififace-synth output with --overwrite)')
+    ap.add_argument('out', help='output folder (must be new or empty, or an earlier hififace synth output with --overwrite)')
     ap.add_argument('--identities', type=int, default=100, help='identities in the bank (default: 100)')
     ap.add_argument('--per-identity', type=int, default=10, help='images per identity (default: 10)')
-    ap.add_argument('--size', type=int, default=128, help=f'crop size, one of {SYNTH_SIZES} (default: 128; hififace-train takes 64, 128 and 256)')
+    ap.add_argument('--size', type=int, default=128, help=f'crop size, one of {SYNTH_SIZES} (default: 128; hififace train takes 64, 128 and 256)')
     ap.add_argument('--seed', type=int, default=0, help='the world: the same seed gives the same identities and images')
     ap.add_argument('--heldout', type=float, default=0.2, help='held-out identities: a fraction in [0, 1) or a count (default: 0.2)')
     ap.add_argument('--occluders', type=float, default=0.3, help='share of images with an occluder (default: 0.3)')
-    ap.add_argument('--overwrite', action='store_true', help='replace an earlier hififace-synth output in OUT')
+    ap.add_argument('--overwrite', action='store_true', help='replace an earlier hififace synth output in OUT')
     ap.add_argument('--workers', type=int, default=None, help='processes (default: one per CPU core; the output is the same)')
     args = ap.parse_args(argv)
     if args.identities < 1: ap.error(f'--identities must be at least 1, got {args.identities}')
@@ -946,5 +1047,5 @@ def check_synth_reference(path=None) -> dict:
         raise AssertionError(f"SynthFaces no longer draws its reference images ({'; '.join(bad)}): the world (07a) changed "
                              f"beyond floating-point rounding. If the change is intended, store a new reference with "
                              f"`hififace.synth.write_synth_reference()` and retrain what was trained or measured on SynthFaces "
-                             f"(the priors: `hififace-train-prior KIND`; HifiFace-mini: notebook 08).")
+                             f"(the priors: `hififace train-prior KIND`; HifiFace-mini: notebook 08).")
     return diff

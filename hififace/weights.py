@@ -15,9 +15,10 @@ from tqdm.std import tqdm
 from .files import atomic_write
 
 # %% auto #0
-__all__ = ['PRETRAINED', 'PretrainedFile', 'count_tensors', 'weights_dir', 'weights_path', 'load_pretrained', 'build_pretrained',
-           'sha256sum', 'shipped_dir', 'save_shipped', 'read_shipped', 'load_strict', 'machine_record',
-           'update_manifest_entry', 'read_manifest_file', 'compare_metrics', 'LogBar', 'progress_bar']
+__all__ = ['PRETRAINED', 'MANIFEST', 'PretrainedFile', 'count_tensors', 'weights_dir', 'weights_path', 'load_pretrained',
+           'build_pretrained', 'sha256sum', 'shipped_dir', 'save_shipped', 'read_shipped', 'load_strict',
+           'machine_record', 'update_manifest', 'read_manifest', 'shipped_record', 'check_sha256', 'compare_metrics',
+           'LogBar', 'progress_bar']
 
 # %% ../nbs/02a_weights.ipynb #fb0e160c
 @dataclass(frozen=True)
@@ -142,11 +143,11 @@ def save_shipped(state_dict: dict, # tensors to store (floating point ones as fl
     return atomic_write(path, lambda tmp: save_file(sd, str(tmp), metadata={key: json.dumps(header)}))
 
 
-def read_shipped(path,            # a file written by `save_shipped`
-                 key: str,        # the header key it must carry
-                 what: str,       # what the file should be, for messages: 'mini prior'
-                 fix: str,        # where such a file comes from and how to rebuild it
-                ) -> tuple[dict, dict]: # (header, state dict as stored)
+def read_shipped(path,                     # a file written by `save_shipped`
+                 key: str | tuple[str, ...], # the header key it must carry (or keys it may carry: the current one first, older ones after)
+                 what: str,                # what the file should be, for messages: 'mini prior'
+                 fix: str,                 # where such a file comes from and how to rebuild it
+                ) -> tuple[dict, dict]:    # (header, state dict as stored)
     "Read a shipped file's header and tensors; clear errors for a missing file, a non-safetensors file, another kind."
     from safetensors import SafetensorError, safe_open
     path = Path(path)
@@ -156,8 +157,10 @@ def read_shipped(path,            # a file written by `save_shipped`
             meta, sd = (f.metadata() or {}), {k: f.get_tensor(k) for k in f.keys()}
     except SafetensorError as e:
         raise ValueError(f"'{path}' is not a safetensors file ({e}); expected a {what}. {fix}") from e
-    if key not in meta: raise ValueError(f"'{path}' is not a {what} (no '{key}' header). {fix}")
-    return json.loads(meta[key]), sd
+    keys = (key,) if isinstance(key, str) else tuple(key)
+    found = next((k for k in keys if k in meta), None)
+    if found is None: raise ValueError(f"'{path}' is not a {what} (no '{keys[0]}' header). {fix}")
+    return json.loads(meta[found]), sd
 
 
 def load_strict(net: nn.Module, # built from the file's header
@@ -177,25 +180,46 @@ def machine_record() -> dict:
     return dict(machine=f'{platform.machine()}, {os.cpu_count()} CPUs', torch=torch.__version__)
 
 # %% ../nbs/02a_weights.ipynb #16bdf491
-def update_manifest_entry(path,            # the MANIFEST.json (created if absent)
-                          file: str,       # the entry's key: the shipped file's name
-                          record: dict,    # what the manifest says of it
-                          about: str,      # the manifest's 'about' line, if it is created here
-                          key=None,        # sort key of (file, record) items; default: by file name
-                         ) -> Path:
-    "Write (or replace) one file's entry in a manifest, entries kept in order; atomically (temporary file, then rename)."
-    path = Path(path)
+MANIFEST = 'MANIFEST.json'   # the list of the shipped files in their folder
+
+
+def update_manifest(directory,        # the folder of the shipped files (its MANIFEST.json is created if absent)
+                    file: str,        # the entry's key: the shipped file's name
+                    record: dict,     # what the manifest says of it
+                    about: str,       # the manifest's 'about' line, if it is created here
+                    key=None,         # sort key of (file, record) items; default: by file name
+                   ) -> Path:
+    "Write (or replace) one file's entry in directory/MANIFEST.json, entries kept in order; atomically (temporary file, then rename)."
+    path = Path(directory) / MANIFEST
     man = json.loads(path.read_text()) if path.is_file() else {'about': about, 'files': {}}
     man['files'][file] = record
     man['files'] = dict(sorted(man['files'].items(), key=key))
     return atomic_write(path, json.dumps(man, indent=1) + '\n')
 
 
-def read_manifest_file(path) -> dict:
-    "A manifest written by `update_manifest_entry` (FileNotFoundError naming the folder if there is none)."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"no {path.name} in '{path.parent}'")
+def read_manifest(directory) -> dict:
+    "The manifest of the shipped files in `directory` (FileNotFoundError naming the folder if there is none)."
+    path = Path(directory) / MANIFEST
+    if not path.is_file(): raise FileNotFoundError(f"no {MANIFEST} in '{directory}'")
     return json.loads(path.read_text())
+
+
+def shipped_record(path,           # a file written by `save_shipped`
+                   net: nn.Module, # the network loaded from it
+                  ) -> dict:
+    "What every manifest entry says of its file: the network's class and size, the file's bytes, sha256 and storage type."
+    path = Path(path)
+    return dict(architecture=type(net).__name__, parameters=sum(p.numel() for p in net.parameters()),
+                bytes=path.stat().st_size, sha256=sha256sum(path), dtype='float16')
+
+
+def check_sha256(path,         # a shipped file
+                 record: dict, # its manifest entry
+                 fix: str,     # how to get the right file back
+                ):
+    "Refuse (AssertionError) a file that is not the one its manifest entry measured (another sha256)."
+    if sha256sum(path) != record['sha256']:
+        raise AssertionError(f"{path} is not the file the manifest measured (sha256 differs): {fix}")
 
 # %% ../nbs/02a_weights.ipynb #e9b13f81
 def compare_metrics(got: dict,       # the numbers measured now

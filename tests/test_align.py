@@ -91,7 +91,7 @@ def test_512_crops(dlib_det, photos):
 
 @pytest.mark.parametrize('size', [256, 512])
 def test_landmark_mask_as_prepare_calls_it(dlib_det, photos, size):
-    "`hififace-prepare --mask landmarks` calls landmark_face_mask(aligned.landmarks, size, dilation) on detect_and_align's crop."
+    "`hififace prepare --mask landmarks` calls landmark_face_mask(aligned.landmarks, size, dilation) on detect_and_align's crop."
     for img in photos:
         al = detect_and_align(img, dlib_det, size)
         m = landmark_face_mask(al.landmarks, size, 5)

@@ -14,7 +14,7 @@ def test_not_a_mat_file(tmp_path):
 
 
 def test_missing_file_explains_how_to_build_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match='hififace-convert-bfm') as e: ParametricFaceModel(tmp_path / 'none.mat')
+    with pytest.raises(FileNotFoundError, match='hififace convert-bfm') as e: ParametricFaceModel(tmp_path / 'none.mat')
     assert 'faces.dmi.unibas.ch' in str(e.value) and 'mini_face_model_path' in str(e.value)
 
 

@@ -1,4 +1,4 @@
-"""`hififace-convert-bfm`: the real command, on BFM09-structured files made from the mini model."""
+"""`hififace convert-bfm`: the real command, on BFM09-structured files made from the mini model."""
 import subprocess
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""hififace.align.load_image, the one loader behind hififace-prepare and hififace swap: every bad input gets a one-line
+"""hififace.align.load_image, the one loader behind hififace prepare and hififace swap: every bad input gets a one-line
 ImageLoadError naming the file, the problem and what is expected; unusual but valid images are converted."""
 import io, json, subprocess, sys
 
@@ -80,7 +80,7 @@ def test_too_large_to_decode(tmp_path, monkeypatch):
 
 
 def test_error_carries_name_and_reason(tmp_path):
-    "Callers (hififace-prepare's report) use the reason alone; the error survives pickling (worker processes)."
+    "Callers (hififace prepare's report) use the reason alone; the error survives pickling (worker processes)."
     import pickle
     with pytest.raises(ImageLoadError) as e: load_image(tmp_path / 'gone.png')
     assert e.value.name == str(tmp_path / 'gone.png') and e.value.reason == 'no such file'

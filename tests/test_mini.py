@@ -1,4 +1,4 @@
-"""HifiFace-mini as a user handles it: hififace-ship-mini on a finished run (export, manifest, quick check), a tampered
+"""HifiFace-mini as a user handles it: hififace ship-mini on a finished run (export, manifest, quick check), a tampered
 or foreign file, a run without checkpoints; and the 128 px configuration training a step. Tiny runs (64 px, base 4,
 the mini priors) and few held-out pairs keep each test to seconds; notebook 08 checks the shipped generators."""
 import json, os, re, subprocess
@@ -44,11 +44,11 @@ def shipped(trained_run, tmp_path_factory):
 
 
 def test_ship_writes_weights_log_progress_and_manifest(shipped, trained_run):
-    from hififace.mini import load_mini, read_mini_manifest
+    from hififace.mini import load_mini
     from hififace.train import load_checkpoint
-    from hififace.weights import sha256sum
+    from hififace.weights import read_manifest, sha256sum
     assert sorted(p.name for p in shipped.iterdir()) == ['MANIFEST.json', 'tiny.log.csv', 'tiny.progress.png', 'tiny.safetensors']
-    rec = read_mini_manifest(shipped)['files']['tiny.safetensors']
+    rec = read_manifest(shipped)['files']['tiny.safetensors']
     assert rec['sha256'] == sha256sum(shipped / 'tiny.safetensors') and rec['bytes'] == (shipped / 'tiny.safetensors').stat().st_size
     assert rec['step'] == 4 and rec['progress']['steps'] == [2, 4] and rec['dtype'] == 'float16'
     assert rec['heldout']['full']['pairs'] == 6 and rec['metrics']['n_id_retrieval'] == 6 and rec['metrics_small']['n_id_retrieval'] == 4
@@ -87,7 +87,7 @@ def test_bad_input_says_what_is_wrong(tmp_path, trained_run):
     with pytest.raises(ValueError, match='not a HifiFace-mini generator'): load_mini('x', priors_dir() / 'mini_fid.safetensors')
     (tmp_path / 'junk.safetensors').write_text('not weights')
     with pytest.raises(ValueError, match='not a safetensors file'): load_mini('x', tmp_path / 'junk.safetensors')
-    with pytest.raises(FileNotFoundError, match='hififace-ship-mini'): load_mini('x', tmp_path / 'missing.safetensors')
+    with pytest.raises(FileNotFoundError, match='hififace ship-mini'): load_mini('x', tmp_path / 'missing.safetensors')
     r = run(BIN / 'hififace-ship-mini', '--help')
     help_text = re.sub(r'-\s+', '-', ' '.join(r.stdout.split()))                 # undo argparse's line wrapping
     assert r.returncode == 0 and 'research, education and forgery-detection data' in help_text

@@ -1,4 +1,4 @@
-"""hififace-prepare: the command, on a folder with good, bad and faceless photos, run twice; refusal without
+"""hififace prepare: the command, on a folder with good, bad and faceless photos, run twice; refusal without
 parsing weights; `--mask landmarks` offline; a mask made by another method is redone, never skipped."""
 import json, subprocess
 

@@ -11,15 +11,15 @@ from hififace.align import crop_112, crop_224
 from hififace.bfm import ParametricFaceModel, mini_face_model_path
 from hififace.priors import (PRIOR_FILES, PRIOR_KINDS, PRIOR_TARGETS, PRIOR_TOLERANCE, SMALL_HELDOUT, PriorConfig,
                              build_prior, evaluator_embedding, heldout_batch, load_prior, mini_evaluator, mini_extractor,
-                             mini_parser, prior_config, prior_metrics, priors_dir, read_manifest,
+                             mini_parser, prior_config, prior_metrics, priors_dir,
                              train_prior, train_prior_cli)
 from hififace.sid import FaceParser, ShapeAwareIdentityExtractor, face_region_mask
-from hififace.weights import compare_metrics, sha256sum
+from hififace.weights import compare_metrics, read_manifest, sha256sum
 
 
 @pytest.fixture(scope='module')
 def manifest():
-    return read_manifest()
+    return read_manifest(priors_dir())
 
 
 @pytest.fixture(scope='module')
@@ -95,7 +95,7 @@ def test_a_file_with_a_missing_key_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r'strict load') as e: load_prior('fid', tmp_path / 'bad.safetensors')
     assert 'Missing key(s) in state_dict: "fc.weight"' in str(e.value)
     with pytest.raises(ValueError, match="holds a 'fid' prior, not 'f3d'"): load_prior('f3d', src)
-    with pytest.raises(FileNotFoundError, match='hififace-train-prior evaluator'): load_prior('evaluator', tmp_path / 'no.safetensors')
+    with pytest.raises(FileNotFoundError, match='hififace train-prior evaluator'): load_prior('evaluator', tmp_path / 'no.safetensors')
 
 
 def test_mini_extractor_is_the_shape_aware_identity_extractor(small64):

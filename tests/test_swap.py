@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hififace.swap import swap_cli, synth_scene, write_scene
+from hififace.swap import swap_cli
+from hififace.synth import synth_scene, write_scene
 
 
 @pytest.fixture(scope='module')
@@ -114,7 +115,7 @@ def test_console_script_help_and_random_weights(tmp_path):
 def test_video_swap_and_bad_videos(scenes, tmp_path, capsys):
     "A SynthFaces clip is swapped frame by frame (audio kept, mark in the container); bad videos are refused cleanly."
     from hififace.media import make_test_video, read_provenance, video_info
-    from hififace.swap import synth_clip, write_clip
+    from hififace.synth import synth_clip, write_clip
     _, src, _ = scenes
     frames, truth = synth_clip(frames=16, faceless=2)
     clip = write_clip(tmp_path / 'clip.mp4', frames, truth)
@@ -190,7 +191,7 @@ def test_a_real_weights_folder_loads_strictly_and_swaps(tmp_path):
 
 def test_missing_generator_message_gives_commands_that_work(tmp_path, monkeypatch):
     """The refusal's way to a generator works as written: its export_generator call on a training checkpoint puts the file
-    where the swapper looks, and its hififace-train command is accepted (it stops at the missing pretrained files)."""
+    where the swapper looks, and its hififace train command is accepted (it stops at the missing pretrained files)."""
     import dataclasses, os, re
     import torch
     from conftest import BIN, ROOT
@@ -201,7 +202,7 @@ def test_missing_generator_message_gives_commands_that_work(tmp_path, monkeypatc
     weights = tmp_path / "my weights"                                  # a space in the path: the call must quote it
     (what, where, how), *_ = swap.missing_swap_files(weights)
     assert where == weights / 'hififace_256.safetensors'
-    call = re.search(r'`([^`]*export_generator\(CHECKPOINT[^`]*)`', how).group(1)
+    call = re.search(r'`([^`]*export_generator\(load_checkpoint\(CHECKPOINT[^`]*)`', how).group(1)
     torch.manual_seed(0)
     cfg = TrainConfig(size=256, base=8)
     G = Generator(cfg.model())
@@ -215,7 +216,7 @@ def test_missing_generator_message_gives_commands_that_work(tmp_path, monkeypatc
     sw = swap.Swapper.pretrained(weights)
     assert 'hififace_256.safetensors' in sw.name
     for k, v in G.state_dict().items(): assert torch.equal(sw.G.state_dict()[k], v.half().float() if v.is_floating_point() else v), k
-    train = re.search(r'(hififace-train [^;]*);', how).group(1).split()  # the training command, run from the repository
+    train = re.search(r'(hififace train [^;]*);', how).group(1).split()  # the training command, run from the repository
     empty = tmp_path / 'no_weights'; empty.mkdir()
     args = [{'DATA': str(tmp_path / 'data'), 'RUN': str(tmp_path / 'train_run')}.get(a, a) for a in train[1:]]
     p = subprocess.run([BIN / train[0], *args], capture_output=True, text=True, cwd=ROOT,
@@ -273,11 +274,11 @@ BAD_LANDMARKS = {                       # case: (NAME.json text, words the refus
 
 @pytest.mark.parametrize('case', list(BAD_LANDMARKS))
 def test_malformed_landmarks_file_says_what_is_wrong(tmp_path, case):
-    "Each kind of malformed NAME.json: a SwapError naming the file and the fault, the expected layout and how to go on."
-    from hififace.swap import SwapError, faces_from_json
+    "Each kind of malformed NAME.json: a LandmarksFileError naming the file and the fault, the expected layout and how to go on."
+    from hififace.align import LandmarksFileError, faces_from_json
     text, words = BAD_LANDMARKS[case]
     (tmp_path / 'tgt.json').write_text(text)
-    with pytest.raises(SwapError) as e: faces_from_json(tmp_path / 'tgt.png')
+    with pytest.raises(LandmarksFileError) as e: faces_from_json(tmp_path / 'tgt.png')
     for w in (str(tmp_path / 'tgt.json'), words, "Expected {'faces': [{'landmarks'", 'move it away'): assert w in str(e.value), (w, str(e.value))
 
 
@@ -294,7 +295,7 @@ def test_malformed_landmarks_file_is_refused(scenes, tmp_path, capsys, case):
 
 
 def test_malformed_landmarks_beside_a_source_or_a_video(scenes, tmp_path, capsys):
-    from hififace.swap import synth_clip, write_clip
+    from hififace.synth import synth_clip, write_clip
     _, src, tgt = scenes
     s = tmp_path / 'src.png'
     s.write_bytes(src.read_bytes()); s.with_suffix('.json').write_text('{"faces": [{"landmarks": [[1, 2]]}]}')
@@ -334,7 +335,7 @@ def test_a_bug_prints_its_traceback_from_the_command(scenes, tmp_path):
     code = ("import sys, torch.nn.functional as F\n"
             "def bug(*a, **k): raise ValueError('injected: an internal error')\n"
             "F.conv2d = bug\n"
-            "from hififace.swap import main\n"
+            "from hififace.cli import main\n"
             "main(sys.argv[1:])\n")
     p = subprocess.run([sys.executable, '-c', code, 'swap', *map(str, mini_args(src, tgt, tmp_path / 'o.png'))], capture_output=True, text=True)
     assert p.returncode == 1 and 'Traceback (most recent call last)' in p.stderr and 'ValueError: injected' in p.stderr, p.stderr

@@ -1,5 +1,5 @@
-"""hififace-synth as a user runs it: the same bytes twice, the FacePairs layout with disjoint splits, ground truth that
-matches the coefficients exactly, bad input refused with a message, and hififace-train training on its output."""
+"""hififace synth as a user runs it: the same bytes twice, the FacePairs layout with disjoint splits, ground truth that
+matches the coefficients exactly, bad input refused with a message, and hififace train training on its output."""
 import csv, hashlib, json, math, os, subprocess
 
 import numpy as np
@@ -70,7 +70,7 @@ def test_ground_truth_matches_the_coefficients_exactly(data):
         gt = json.loads(path.read_text())
         c = torch.tensor(gt['coeffs'])[None]
         lm = fm.landmarks(c)[0].double().numpy()                       # the projection of the stored coefficients
-        M = similarity_transform(five_from_68(lm), template_256(64))    # hififace-prepare's alignment of them
+        M = similarity_transform(five_from_68(lm), template_256(64))    # hififace prepare's alignment of them
         np.testing.assert_allclose(np.array(gt['align']), M, atol=1e-4)
         np.testing.assert_allclose(np.array(gt['landmarks']), lm @ M[:, :2].T + M[:, 2], atol=1e-3)
         five = five_from_68(np.array(gt['landmarks']))                  # on the template as well as five points can be:
@@ -104,7 +104,7 @@ def test_bad_input_is_refused_with_a_message(data, tmp_path, capsys):
     assert r.returncode == 2 and 'pass --overwrite' in r.stderr
     (tmp_path / 'mine').mkdir(); (tmp_path / 'mine' / 'thesis.tex').write_text('keep me')
     with pytest.raises(SystemExit) as e: synth_cli([str(tmp_path / 'mine'), *ARGS, '--overwrite'])
-    assert e.value.code == 2 and 'not a hififace-synth output' in capsys.readouterr().err
+    assert e.value.code == 2 and 'not a hififace synth output' in capsys.readouterr().err
     assert (tmp_path / 'mine' / 'thesis.tex').read_text() == 'keep me'
 
 
@@ -123,3 +123,4 @@ def test_hififace_train_trains_on_the_output(tmp_path):
     with open(tmp_path / 'run' / 'log.csv') as f: rows = list(csv.DictReader(f))
     assert [int(row['step']) for row in rows] == [1, 2]
     assert all(math.isfinite(float(row['g_total'])) and math.isfinite(float(row['d_total'])) for row in rows)
+

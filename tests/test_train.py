@@ -1,4 +1,4 @@
-"""hififace-train as a user runs it: torchrun with 2 processes (steps not a multiple of ckpt_every, SIGTERM, two nodes
+"""hififace train as a user runs it: torchrun with 2 processes (steps not a multiple of ckpt_every, SIGTERM, two nodes
 without a shared filesystem), SIGKILL and resume, SIGTERM, refusals (missing pretrained files or mini priors, another
 model's checkpoint), bad configs, TensorBoard's events against log.csv (and training without the tensorboard
 package). Most train the smallest model with the mini priors; one step runs the real layout."""
@@ -232,7 +232,7 @@ def test_refuses_without_pretrained_files(tmp_path, data, torch_home):
     r = subprocess.run([str(BIN / 'hififace-train'), '--config', str(ROOT / 'configs' / 'paper_256.toml'), '--data', str(data),
                         '--out', str(out)], env=env(torch_home=torch_home), capture_output=True, text=True, timeout=300)
     assert r.returncode == 2, r.stdout + r.stderr
-    for name in ('epoch_20.pth', 'ms1mv3_arcface_r100_fp16/backbone.pth', 'BFM_model_front.mat', 'hififace-convert-bfm',
+    for name in ('epoch_20.pth', 'ms1mv3_arcface_r100_fp16/backbone.pth', 'BFM_model_front.mat', 'hififace convert-bfm',
                  str(torch_home / 'hub' / 'checkpoints' / 'vgg16-397923af.pth'),
                  'https://download.pytorch.org/models/vgg16-397923af.pth', "priors='random'"):
         assert name in r.stderr, (name, r.stderr)
@@ -277,7 +277,7 @@ def test_refuses_without_the_mini_priors(tmp_path, data):
     r = subprocess.run(train_cmd(data, tmp_path / 'run'), env=e, capture_output=True, text=True, timeout=300)
     assert r.returncode == 2, r.stdout + r.stderr
     for name in (tmp_path / 'no_priors' / 'mini_f3d.safetensors', tmp_path / 'no_priors' / 'mini_fid.safetensors',
-                 'hififace-train-prior f3d', 'hififace-train-prior fid'):
+                 'hififace train-prior f3d', 'hififace train-prior fid'):
         assert str(name) in r.stderr, (name, r.stderr)
     assert 'arcface' not in r.stderr and 'epoch_20.pth' not in r.stderr       # the real priors play no part
     assert 'Traceback' not in r.stderr and 'MINI PRIORS' not in r.stdout
