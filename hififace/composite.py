@@ -13,7 +13,7 @@ from .align import crop_region, warp_affine
 
 # %% auto #0
 __all__ = ['BLEND_MODES', 'FEATHER', 'EDGE', 'DT_DILATION', 'BLEND_MASKS', 'feather_alpha', 'paste_back', 'seam_jump',
-           'poisson_paste', 'blend_alpha', 'paste']
+           'poisson_paste', 'blend_alpha', 'paste', 'blend_crops']
 
 # %% ../nbs/09b_composite.ipynb #8be597a2
 BLEND_MODES = {   # how the generated face goes into the photo
@@ -132,3 +132,16 @@ def paste(photo: np.ndarray, crop: Tensor, alpha: Tensor, M_inv: np.ndarray, # a
           blend: str = 'learned') -> np.ndarray:
     "Paste one crop as the blend mode does: `poisson_paste` for 'poisson', else `paste_back`."
     return (poisson_paste if blend == 'poisson' else paste_back)(photo, crop, alpha, M_inv)
+
+# %% ../nbs/09b_composite.ipynb #47cd7d8e
+def blend_crops(blend: str,            # a mode of BLEND_MODES other than 'poisson' (which blends in the photo: `paste`)
+                I_t: Tensor,           # (B, 3, S, S) the aligned targets
+                I_r: Tensor, M_r: Tensor, I_out: Tensor, # the generator's outputs
+                mask: Tensor | None = None, # (B, 1, S, S) the face mask BLEND_MASKS names (not used by 'learned')
+                feather: float = FEATHER,
+               ) -> Tensor:            # (B, 3, S, S): what the crop looks like after the blend
+    "A blend mode applied inside the crop: the target where its alpha is 0, its crop where the alpha is 1."
+    if blend == 'poisson': raise ValueError("'poisson' blends in the photo, not in the crop: use `paste`")
+    if blend not in BLEND_MODES: raise ValueError(f'blend must be one of {tuple(BLEND_MODES)}, got {blend!r}')
+    crop, alpha = blend_alpha(blend, I_r, M_r, I_out, mask, feather)
+    return I_t * (1 - alpha) + crop * alpha

@@ -8,11 +8,13 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import skimage.metrics
 import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .bfm import COEFF_SLICES
+from .align import crop_matrices
+from .bfm import COEFF_SLICES, ParametricFaceModel, mini_face_model_path
 from .data import MissingPretrained
 from .generator import Generator, GeneratorOutput
 from .priors import HELDOUT_START, load_prior
@@ -21,8 +23,9 @@ from .synth import mini_world, MINI_WORLD_SEED
 from .weights import build_pretrained, PRETRAINED, weights_path
 
 # %% auto #0
-__all__ = ['METRICS', 'SwapBenchmark', 'derangement', 'synth_benchmark', 'EvalBackend', 'mini_backend', 'pretrained_backend',
-           'SwapScores', 'evaluate_swaps', 'baseline_results', 'scores_table', 'swap_results']
+__all__ = ['EVAL_F3D', 'METRICS', 'TRUTH_METRICS', 'JAW', 'SwapBenchmark', 'derangement', 'synth_benchmark', 'EvalBackend',
+           'mini_backend', 'pretrained_backend', 'SwapScores', 'masked_psnr', 'masked_ssim', 'evaluate_swaps',
+           'baseline_results', 'scores_table', 'seeded_pairs', 'show_rows', 'swap_results']
 
 # %% ../nbs/07c_evaluate.ipynb #62355ebd
 @dataclass
@@ -37,7 +40,10 @@ class SwapBenchmark:
     gallery: Tensor         # (G, 3, S, S) other images of the source identities, for ID retrieval
     gallery_id: Tensor      # (G,)
     target_occluder: Tensor | None = None  # (N, 1, S, S) pixels where an object covers the target's face
-    truth: dict | None = None              # {'source': (N, 257), 'target': (N, 257)} true coefficients, if known
+    truth: dict | None = None              # {'source', 'target', 'ideal': (N, 257)} true coefficients, if known
+    ideal: Tensor | None = None            # (N, 3, S, S) the ideal swap (SynthFaces.render_swap), if known
+    ideal_mask: Tensor | None = None       # (N, 1, S, S) its M_tar
+    ideal_landmarks: Tensor | None = None  # (N, 68, 2) its true landmarks, crop pixels
     about: dict = field(default_factory=dict)  # where the pairs come from
 
     def __len__(self): return len(self.source)
@@ -52,8 +58,9 @@ class SwapBenchmark:
 
     def __post_init__(self):
         n, S = len(self.source), self.source.shape[-1]
-        for k in ('target', 'source_mask', 'target_mask'):
+        for k in ('target', 'source_mask', 'target_mask', 'ideal', 'ideal_mask'):
             v = getattr(self, k)
+            if v is None and k.startswith('ideal'): continue
             if v.ndim != 4 or len(v) != n or v.shape[-2:] != (S, S):
                 raise ValueError(f'{k} must be (N={n}, C, {S}, {S}) like source, got {tuple(v.shape)}')
         if len(self.gallery) != len(self.gallery_id): raise ValueError('gallery and gallery_id differ in length')
@@ -78,7 +85,7 @@ def synth_benchmark(n_sources: int = 200,          # pairs = source identities (
                     world_seed: int | None = None, # default: the priors' world (07b), so the mini backend is in-domain
                     first_identity: int | None = None, # default: HELDOUT_START (identities no prior was trained on)
                    ) -> SwapBenchmark:
-    "Held-out SynthFaces pairs with ground truth: deterministic given its arguments."
+    "Held-out SynthFaces pairs with ground truth, the ideal swap included: deterministic given its arguments."
     world_seed = MINI_WORLD_SEED if world_seed is None else world_seed
     first = HELDOUT_START if first_identity is None else first_identity
     if gallery_per_identity < 1: raise ValueError(f'gallery_per_identity must be >= 1, got {gallery_per_identity}')
@@ -86,11 +93,14 @@ def synth_benchmark(n_sources: int = 200,          # pairs = source identities (
     ids = np.arange(first, first + n_sources)
     perm = derangement(n_sources, pair_seed)
     src, tgt = world.render(ids, np.zeros(n_sources, int)), world.render(ids[perm], np.ones(n_sources, int))
+    ideal = world.render_swap(ids, np.zeros(n_sources, int), ids[perm], np.ones(n_sources, int))   # 07a
     K = gallery_per_identity
     gal = world.render(np.repeat(ids, K), np.tile(np.arange(2, 2 + K), n_sources))
     return SwapBenchmark(source=src['image'], target=tgt['image'], source_id=src['identity'], target_id=tgt['identity'],
                          source_mask=src['M_tar'], target_mask=tgt['M_tar'], gallery=gal['image'], gallery_id=gal['identity'],
-                         target_occluder=tgt['occluder'], truth=dict(source=src['coeffs'].float(), target=tgt['coeffs'].float()),
+                         target_occluder=tgt['occluder'],
+                         truth=dict(source=src['coeffs'].float(), target=tgt['coeffs'].float(), ideal=ideal['coeffs'].float()),
+                         ideal=ideal['image'], ideal_mask=ideal['M_tar'], ideal_landmarks=ideal['landmarks'],
                          about=dict(world='SynthFaces', world_seed=world_seed, size=size, identities=[int(first), int(first + n_sources)],
                                     source_image=0, target_image=1, gallery_images=[2, 1 + K], pair_seed=pair_seed))
 
@@ -101,9 +111,11 @@ class EvalBackend:
                  f3d: nn.Module | None = None,       # (B, 3, 224, 224) RGB [0, 1] -> (B, 257) coefficients
                  recognizer: nn.Module | None = None, # (B, 3, 112, 112) RGB [-1, 1] -> (B, D) embeddings
                  batch: int = 128,                  # images per forward pass
-                 device: str | torch.device = 'cpu'):
+                 device: str | torch.device = 'cpu',
+                 face_model: ParametricFaceModel | None = None, # the 3DMM of f3d's coefficients: landmarks (None: no landmark error)
+                ):
         if f3d is None and recognizer is None: raise ValueError('an EvalBackend needs f3d, recognizer or both')
-        self.name, self.batch, self.device = name, batch, torch.device(device)
+        self.name, self.batch, self.device, self.face_model = name, batch, torch.device(device), face_model
         self.f3d = None if f3d is None else f3d.to(self.device).eval().requires_grad_(False)
         self.recognizer = None if recognizer is None else recognizer.to(self.device).eval().requires_grad_(False)
 
@@ -124,11 +136,23 @@ class EvalBackend:
         "Identity embeddings of aligned crops."
         return None if self.recognizer is None else self._chunks(lambda x: fid_embedding(self.recognizer, x), img)
 
+    def landmarks(self, img: Tensor) -> Tensor | None: # (B, 68, 2) crop pixels, or None without a 3D network and its face model
+        "The 68 landmarks of the coefficients read from aligned crops, mapped back from F_3d's 224 framing into the crop."
+        if self.f3d is None or self.face_model is None: return None
+        lm224 = self.face_model.landmarks(self.coeffs(img)).double()
+        D = torch.tensor(crop_matrices(img.shape[-1])['224'], dtype=torch.float64)   # crop -> 224
+        return ((lm224 - D[:, 2]) @ torch.linalg.inv(D[:, :2]).T).float()
 
-def mini_backend(device='cpu') -> EvalBackend:
-    "The mini F_3d and the separate mini evaluator (07b): the ruler of the SynthFaces world."
-    return EvalBackend('mini (f3d + evaluator, 07b)', load_prior('f3d'), load_prior('evaluator'),
-                       device=device)
+
+EVAL_F3D = 'eval_f3d'   # the evaluation's own 3D network (07b): other identities, another world seed, never trains anything
+
+
+def mini_backend(f3d: str = EVAL_F3D, # which mini 3D network reads pose, expression, shape and landmarks: 'eval_f3d' or 'f3d' (training's)
+                 device='cpu') -> EvalBackend:
+    "The ruler of the SynthFaces world: a mini 3D network and the separate mini evaluator (07b)."
+    if f3d not in ('eval_f3d', 'f3d'): raise ValueError(f"f3d must be 'eval_f3d' (the evaluation's) or 'f3d' (training's), got {f3d!r}")
+    return EvalBackend(f'mini ({f3d} + evaluator, 07b)', load_prior(f3d), load_prior('evaluator'), device=device,
+                       face_model=ParametricFaceModel(mini_face_model_path()))
 
 
 def pretrained_backend(recognizer: str = 'arcface_r50', # a recognition network other than training's F_id (arcface_r100)
@@ -146,7 +170,12 @@ METRICS = {  # name: (column title, unit, better)
     'id_retrieval': ('ID retrieval', '%', 'higher'), 'id_similarity': ('ID similarity', 'cos', 'higher'),
     'pose_error': ('pose error', 'deg', 'lower'), 'expression_error': ('expression error', 'L2', 'lower'),
     'shape_error': ('shape error', 'L2', 'lower'), 'outside_error': ('outside M_tar', '8-bit MAE', 'lower'),
-    'occluder_error': ('occluders', '8-bit MAE', 'lower')}
+    'occluder_error': ('occluders', '8-bit MAE', 'lower'),
+    # against the ideal swap (SynthFaces): the truth itself, not a network's reading of it
+    'face_mae': ('face vs ideal', '8-bit MAE', 'lower'), 'face_psnr': ('face PSNR', 'dB', 'higher'),
+    'face_ssim': ('face SSIM', '', 'higher'), 'occluder_ideal_error': ('occluders vs ideal', '8-bit MAE', 'lower'),
+    'landmark_error': ('landmarks vs ideal', 'px', 'lower')}
+TRUTH_METRICS = ('face_mae', 'face_psnr', 'face_ssim', 'occluder_ideal_error', 'landmark_error')   # need bench.ideal
 
 
 @dataclass
@@ -170,6 +199,24 @@ def _masked_mae(a: Tensor, b: Tensor, m: Tensor) -> Tensor: # (N,) mean |a - b| 
     err = (a.float() - b.float()).abs().mean(1, keepdim=True) * m
     n = m.sum((1, 2, 3))
     return torch.where(n > 0, err.sum((1, 2, 3)) / n.clamp_min(1) * 127.5, torch.full_like(n, float('nan')))
+
+
+def masked_psnr(a: Tensor, b: Tensor, m: Tensor) -> Tensor: # (N,) PSNR in dB over m's pixels (8-bit peak); inf if equal there
+    "PSNR of two image batches in [-1, 1] over a mask (N, 1, S, S), in 8-bit terms: 10 log10(255² / MSE)."
+    se = ((a.double() - b.double()) * 127.5).pow(2).mean(1, keepdim=True) * m
+    mse = se.sum((1, 2, 3)) / m.sum((1, 2, 3)).clamp_min(1)
+    return torch.where(m.sum((1, 2, 3)) > 0, 10 * torch.log10(255. ** 2 / mse), torch.full_like(mse, float('nan'))).float()
+
+
+def masked_ssim(a: Tensor, b: Tensor, m: Tensor) -> Tensor: # (N,) mean SSIM over m's pixels
+    "SSIM (scikit-image's `structural_similarity`: Gaussian window σ 1.5, Wang et al.'s constants) averaged over a mask."
+    out = []
+    for x, y, w in zip(a.double().numpy(), b.double().numpy(), m[:, 0].bool().numpy()):
+        if not w.any(): out.append(float('nan')); continue
+        _, full = skimage.metrics.structural_similarity(x, y, data_range=2., channel_axis=0, full=True, gaussian_weights=True,
+                                                        sigma=1.5, use_sample_covariance=False)
+        out.append(full.mean(0)[w].mean())
+    return torch.tensor(out, dtype=torch.float32)
 
 
 def evaluate_swaps(results: Tensor,           # (N, 3, S, S) one result per pair of `bench`, in [-1, 1]
@@ -200,28 +247,70 @@ def evaluate_swaps(results: Tensor,           # (N, 3, S, S) one result per pair
         pp['expression_error'], pp['shape_error'] = d(c_r, c_t, 'exp'), d(c_r, c_s, 'id')
     pp['outside_error'] = _masked_mae(results, bench.target, 1 - bench.target_mask)
     if bench.target_occluder is not None: pp['occluder_error'] = _masked_mae(results, bench.target, bench.target_occluder)
+    if bench.ideal is not None:                                     # against the truth: the ideal swap
+        face = ((bench.ideal_mask + bench.target_mask) > 0).float()  # what either face covers: what a swap may change
+        pp['face_mae'], pp['face_psnr'] = _masked_mae(results, bench.ideal, face), masked_psnr(results, bench.ideal, face)
+        pp['face_ssim'] = masked_ssim(results, bench.ideal, face)
+        if bench.target_occluder is not None: pp['occluder_ideal_error'] = _masked_mae(results, bench.ideal, bench.target_occluder)
+        lm = backend.landmarks(results)
+        if lm is not None: pp['landmark_error'] = (lm - bench.ideal_landmarks).norm(dim=-1).mean(1)
     return SwapScores(backend.name, reference, pp)
 
 # %% ../nbs/07c_evaluate.ipynb #1090c3f5
 def baseline_results(bench: SwapBenchmark, kind: str) -> Tensor: # (N, 3, S, S)
-    "Trivial 'swaps': 'target' (output = target), 'pasted' (source face pasted with its M_tar), 'source' (output = source)."
+    "Reference 'swaps': 'target' (output = target), 'pasted' (source face pasted with its M_tar), 'source', 'ideal' (the truth)."
+    if kind == 'ideal':
+        if bench.ideal is None: raise ValueError("kind='ideal' needs a benchmark with the ideal swap (synth_benchmark has it)")
+        return bench.ideal.clone()
     if kind == 'target': return bench.target.clone()
     if kind == 'source': return bench.source.clone()
     if kind == 'pasted': return bench.target * (1 - bench.source_mask) + bench.source * bench.source_mask
-    raise ValueError(f"kind must be 'target', 'pasted' or 'source', got {kind!r}")
+    raise ValueError(f"kind must be 'target', 'pasted', 'source' or 'ideal', got {kind!r}")
 
 
 def scores_table(rows: dict[str, SwapScores], # row title -> scores
-                 digits: int = 2) -> str:
+                 digits: int = 2,
+                 keys=None,                     # the metrics (columns) to show; default: all of METRICS
+                ) -> str:
     "A Markdown table of the summaries; every row names its backend and references."
-    keys = list(METRICS)
+    keys = list(METRICS) if keys is None else list(keys)
     head = '| result | ' + ' | '.join(f'{METRICS[k][0]} ({METRICS[k][1]}) {"↑" if METRICS[k][2] == "higher" else "↓"}' for k in keys) + ' | backend | references |'
     lines = [head, '|' + '---|' * (len(keys) + 3)]
     for title, s in rows.items():
         v = s.summary()
-        cells = ['–' if math.isnan(v[k]) else f'{v[k]:.{1 if k == "id_retrieval" else digits}f}' for k in keys]
+        cells = ['–' if math.isnan(v[k]) else '∞' if math.isinf(v[k]) else f'{v[k]:.{1 if k in ("id_retrieval", "face_psnr") else digits}f}' for k in keys]
         lines.append(f'| {title} | ' + ' | '.join(cells) + f' | {s.backend} | {s.reference} |')
     return '\n'.join(lines)
+
+# %% ../nbs/07c_evaluate.ipynb #5275b029
+JAW = slice(0, 17)   # landmarks of the face contour (the 68-point layout's jaw line)
+
+
+def seeded_pairs(n_pairs: int, k: int = 8, seed: int = 0) -> list[int]:
+    "k pair indices drawn without replacement by a fixed seed: grids that are not hand-picked."
+    return sorted(np.random.default_rng(seed).choice(n_pairs, size=min(k, n_pairs), replace=False).tolist())
+
+
+def show_rows(rows: dict,            # row title -> (K, 3, S, S) images in [-1, 1]
+              title: str = '',
+              contours: dict | None = None, # row title -> (K, 68, 2) landmarks read from that row's images (red)
+              truth: Tensor | None = None,  # (K, 68, 2) the true landmarks (green), e.g. the ideal's
+              size: float = 1.3):           # inches per image
+    "A grid: one row per entry, one column per pair; jaw lines of the truth and of what was read, where given."
+    import matplotlib.pyplot as plt
+    K = len(next(iter(rows.values())))
+    fig, axs = plt.subplots(len(rows), K, figsize=(size * K, size * len(rows)), squeeze=False)
+    for r, (name, imgs) in enumerate(rows.items()):
+        for j in range(K):
+            ax = axs[r, j]; ax.imshow(((imgs[j].detach().float().permute(1, 2, 0) + 1) / 2).clamp(0, 1)); ax.set_xticks([]); ax.set_yticks([])
+            if contours is not None and name in contours:
+                if truth is not None: ax.plot(*truth[j, JAW].T, c='lime', lw=1)
+                ax.plot(*contours[name][j, JAW].T, c='red', lw=1)
+                S = imgs.shape[-1]; ax.set_xlim(-0.5, S - 0.5); ax.set_ylim(S - 0.5, -0.5)   # the image's frame, not the lines'
+        axs[r, 0].set_ylabel(name, fontsize=8)
+    if title: fig.suptitle(title, fontsize=9)
+    plt.tight_layout(); plt.show()
+    return fig
 
 # %% ../nbs/07c_evaluate.ipynb #8713d443
 @torch.no_grad()

@@ -21,8 +21,8 @@ from .synth import mini_world
 
 # %% auto #0
 __all__ = ['SWEEP_METRICS', 'interpolate_upsilon', 'interpolate_sid', 'generator_sid', 'interpolated_swap', 'sweep_weights',
-           'interpolation_sweep', 'plot_fig11', 'plot_sweep_means', 'heldout_faces', 'mask_overlay', 'swap_panel',
-           'InterpolationApp']
+           'interpolation_sweep', 'plot_fig11', 'plot_sweep_means', 'ideal_sweep', 'plot_fig11_truth', 'heldout_faces',
+           'mask_overlay', 'swap_panel', 'InterpolationApp']
 
 # %% ../nbs/10_interpolate.ipynb #a787365e
 def _weight(w, B: int, name: str, like: Tensor) -> Tensor: # (B, 1) on like's device and dtype
@@ -192,6 +192,42 @@ def plot_sweep_means(sweep: dict, title: str = ''):
         else: ax.legend(fontsize=7)
     if title: fig.suptitle(title, fontsize=9)
     fig.tight_layout()
+    return fig
+
+# %% ../nbs/10_interpolate.ipynb #1d551215
+def ideal_sweep(bench,                   # a SwapBenchmark from synth_benchmark (its `about` names the world and images)
+                steps: int = 5,          # values of t, evenly from 0 to 1 (as `interpolation_sweep`)
+                rows=('shape', 'identity'),
+               ) -> dict:                # {'t': (T,), row: {'I_r': (T, N, 3, S, S), 'M_tar': (T, N, 1, S, S)}}
+    "The truth of Fig. 11's rows: SynthFaces' ideal swaps with ψ mixed (shape row) or the rest of the identity mixed (identity row)."
+    a = bench.about
+    if a.get('world') != 'SynthFaces': raise ValueError('ideal_sweep needs a SynthFaces benchmark (hififace.evaluate.synth_benchmark)')
+    world, n = mini_world(a['size'], a['world_seed']), len(bench)
+    s_img, t_img = np.full(n, a['source_image']), np.full(n, a['target_image'])
+    out = {'t': torch.tensor(np.linspace(0, 1, steps))}
+    for row in rows:
+        if row not in ('shape', 'identity'): raise ValueError(f"rows must be 'shape' or 'identity', got {row!r}")
+        r = [world.render_swap(bench.source_id.numpy(), s_img, bench.target_id.numpy(), t_img,
+                               **({'shape': float(t)} if row == 'shape' else {'look': float(t)})) for t in out['t']]
+        out[row] = {k: torch.stack([x[k] for x in r]) for k in ('image', 'M_tar')}
+        out[row]['I_r'] = out[row].pop('image')
+    return out
+
+
+def plot_fig11_truth(sweep: dict, ideal: dict, # `interpolation_sweep` and `ideal_sweep` of the same pairs
+                     pair: int = 0, row: str = 'shape'):
+    "One row of Fig. 11 for one pair: the results, the ideal ones, and 2·|result − ideal| at every step."
+    import matplotlib.pyplot as plt
+    T = len(sweep['t'])
+    fig, axs = plt.subplots(3, T, figsize=(1.45 * T, 4.6), squeeze=False)
+    for j, t in enumerate(sweep['t'].tolist()):
+        r, g = sweep[row]['I_r'][j, pair], ideal[row]['I_r'][j, pair]
+        axs[0, j].imshow(_img(r)); axs[1, j].imshow(_img(g))
+        axs[2, j].imshow(((r - g).abs().mean(0) * 2).clamp(0, 1).numpy(), cmap='magma', vmin=0, vmax=1)
+        axs[0, j].set_title(f't = {t:.2f}', fontsize=8)
+    for ax, name in zip(axs[:, 0], ('result', 'ideal', '2·|result − ideal|')): ax.set_ylabel(name, fontsize=8)
+    for ax in axs.flat: ax.set_xticks([]); ax.set_yticks([])
+    fig.suptitle(f'{row} row of Fig. 11 against its truth (pair {pair})', fontsize=9); fig.tight_layout()
     return fig
 
 # %% ../nbs/10_interpolate.ipynb #e15a4bea

@@ -25,11 +25,11 @@ from .weights import (build_pretrained, check_sha256, compare_metrics, load_stri
                               shipped_record, update_manifest, weights_path)
 
 # %% auto #0
-__all__ = ['PRIOR_KINDS', 'HELDOUT_START', 'PRIOR_DEFAULTS', 'PRIOR_ARCHS', 'SMALL_HELDOUT', 'FULL_HELDOUT', 'PRIOR_FILES',
-           'PRIOR_TARGETS', 'STANDS_FOR', 'PRIORS_ABOUT', 'PRIOR_TOLERANCE', 'cbr', 'ResBlock', 'resize_to',
-           'MiniReconNet', 'MiniIResNet', 'MiniVGGFace', 'MiniParsingNet', 'PriorConfig', 'prior_config', 'build_prior',
-           'parser_operator', 'prior_inputs', 'render_pool', 'arcface_logits', 'cosface_logits', 'roc_auc',
-           'verification_metrics', 'mask_iou', 'prior_metrics', 'heldout_batch', 'train_prior', 'priors_dir',
+__all__ = ['PRIOR_KINDS', 'F3D_KINDS', 'HELDOUT_START', 'PRIOR_DEFAULTS', 'PRIOR_ARCHS', 'SMALL_HELDOUT', 'FULL_HELDOUT',
+           'PRIOR_FILES', 'PRIOR_TARGETS', 'STANDS_FOR', 'PRIORS_ABOUT', 'PRIOR_TOLERANCE', 'cbr', 'ResBlock',
+           'resize_to', 'MiniReconNet', 'MiniIResNet', 'MiniVGGFace', 'MiniParsingNet', 'PriorConfig', 'prior_config',
+           'build_prior', 'parser_operator', 'prior_inputs', 'render_pool', 'arcface_logits', 'cosface_logits',
+           'roc_auc', 'verification_metrics', 'mask_iou', 'prior_metrics', 'heldout_batch', 'train_prior', 'priors_dir',
            'save_prior', 'load_prior', 'mini_extractor', 'mini_parser', 'mini_evaluator', 'evaluator_embedding',
            'extractor_or_mini', 'parser_or_mini', 'reproduce_command', 'prior_record', 'train_and_ship',
            'train_prior_cli', 'check_priors']
@@ -159,7 +159,8 @@ class MiniParsingNet(nn.Module):
         return F.interpolate(self.core(resize_to(x, self.res)), x.shape[-2:], mode='bilinear', align_corners=False)
 
 # %% ../nbs/07b_priors.ipynb #bb4bbfff
-PRIOR_KINDS = ('f3d', 'fid', 'parser', 'evaluator')
+PRIOR_KINDS = ('f3d', 'fid', 'parser', 'evaluator', 'eval_f3d')
+F3D_KINDS = ('f3d', 'eval_f3d')   # 3D networks: training's F_3d, and the evaluation's own (never used by any training)
 
 
 HELDOUT_START = 500_000        # held-out identities: from here on (training identities lie below)
@@ -195,10 +196,12 @@ PRIOR_DEFAULTS = {
     'parser': PriorConfig('parser', width=8, res=64, identities=400, per_identity=10, steps=1200, batch_size=32, seed=2),
     'evaluator': PriorConfig('evaluator', width=24, res=48, identities=2000, per_identity=12, first_identity=100_000,
                              steps=1100, batch_size=128, margin=0.35, seed=3),
+    'eval_f3d': PriorConfig('eval_f3d', width=24, res=64, identities=1500, per_identity=12, first_identity=200_000,
+                            steps=3000, batch_size=64, seed=4, data_seed=MINI_WORLD_SEED + 1),   # another world, wider
 }
 
 
-PRIOR_ARCHS = {'f3d': MiniReconNet, 'fid': MiniIResNet, 'parser': MiniParsingNet, 'evaluator': MiniVGGFace}
+PRIOR_ARCHS = {'f3d': MiniReconNet, 'fid': MiniIResNet, 'parser': MiniParsingNet, 'evaluator': MiniVGGFace, 'eval_f3d': MiniReconNet}
 
 
 def prior_config(kind: str, # one of PRIOR_KINDS
@@ -238,7 +241,7 @@ def prior_inputs(kind: str,    # one of PRIOR_KINDS
                  image: Tensor, # (B, 3, S, S) aligned crops in [-1, 1]
                 ) -> Tensor:   # (B, 3, res, res): what the network's `core` receives
     "The input of a prior's `core` for aligned crops, exactly as through its public interface."
-    if kind == 'f3d': return resize_to(f3d_input(image), res)                             # f3d_coeffs (02c)
+    if kind in F3D_KINDS: return resize_to(f3d_input(image), res)                             # f3d_coeffs (02c)
     if kind in ('fid', 'evaluator'): return resize_to(fid_input(image), res)              # fid_embedding (02c)
     if kind != 'parser': raise ValueError(f'kind must be one of {PRIOR_KINDS}, got {kind!r}')
     A = parser_operator(image.shape[-1], res)                                            # FaceParser.forward
@@ -246,7 +249,7 @@ def prior_inputs(kind: str,    # one of PRIOR_KINDS
     return (A @ ((image + 1) / 2) @ A.T - m) / s
 
 
-_RANGE = {'f3d': (0., 1.), 'fid': (-1., 1.), 'evaluator': (-1., 1.), 'parser': (-2.2, 2.7)}   # uint8 storage
+_RANGE = {'f3d': (0., 1.), 'fid': (-1., 1.), 'evaluator': (-1., 1.), 'parser': (-2.2, 2.7), 'eval_f3d': (0., 1.)}   # uint8 storage
 
 
 def _to_u8(x, lo, hi): return ((x - lo) / (hi - lo) * 255).round().clamp(0, 255).to(torch.uint8)
@@ -267,7 +270,7 @@ def render_pool(cfg: PriorConfig, # what to render and for which kind
     for a in progress_bar(range(0, len(ids), chunk), desc=f'render {kind}', disable=not progress, leave=False):
         r = world.render(ids[a:a + chunk], seeds[a:a + chunk])
         part = {'x': _to_u8(prior_inputs(kind, cfg.res, r['image']), *_RANGE[kind]), 'identity': r['identity']}
-        if kind == 'f3d':
+        if kind in F3D_KINDS:
             part['coeffs'] = r['coeffs'].float()
             part['lm224'] = r['landmarks'] @ D[:, :2].T + D[:, 2]                         # crop pixels -> the 224 framing
         if kind == 'parser':
@@ -341,7 +344,7 @@ def prior_metrics(kind: str,      # one of PRIOR_KINDS
     net = net.eval()
     img = batch['image']
     S = img.shape[-1]
-    if kind == 'f3d':
+    if kind in F3D_KINDS:
         D = torch.tensor(crop_matrices(S)['224'], dtype=torch.float32)
         c = torch.cat([f3d_coeffs(net, x) for x in img.split(chunk)])                      # as ShapeAwareIdentityExtractor.coeffs
         gt, fm = batch['coeffs'], ParametricFaceModel(mini_face_model_path())
@@ -395,7 +398,7 @@ class _PriorTask:
     "What differs between the kinds: the trainable extras (coefficient statistics, the margin classifier) and the loss."
     def __init__(self, cfg: PriorConfig, net: nn.Module, pool: dict):
         self.cfg, self.net, self.extra = cfg, net, []
-        if cfg.kind == 'f3d':
+        if cfg.kind in F3D_KINDS:
             c = pool['coeffs']
             net.coef_mean.copy_(c.mean(0)); net.coef_std.copy_(c.std(0) if len(c) > 1 else torch.ones(257))
             w = torch.zeros(257); w[COEFF_SLICES['id']] = w[COEFF_SLICES['exp']] = 1.                # pose: by the landmarks
@@ -410,7 +413,7 @@ class _PriorTask:
     def loss(self, pool: dict, idx: Tensor, step: int) -> tuple[Tensor, dict]:
         cfg, kind = self.cfg, self.cfg.kind
         x = _from_u8(pool['x'][idx], *_RANGE[kind]).contiguous(memory_format=torch.channels_last)
-        if kind == 'f3d':
+        if kind in F3D_KINDS:
             pred = self.net.core(x)
             z = (pred - pool['coeffs'][idx]) / self.net.coef_std.clamp(min=1e-8)
             coef = (z.pow(2) * self.w).sum(1).mean() / self.w.sum()
@@ -473,11 +476,12 @@ PRIOR_FILES = {k: f'mini_{k}.safetensors' for k in PRIOR_KINDS}
 
 
 PRIOR_TARGETS = {'f3d': ('lm_pct', '<=', 1.5), 'fid': ('auc', '>=', 0.98), 'evaluator': ('auc', '>=', 0.98),
-                 'parser': ('face_iou', '>=', 0.95)}
+                 'parser': ('face_iou', '>=', 0.95), 'eval_f3d': ('lm_pct', '<=', 1.5)}
 
 
 STANDS_FOR = {'f3d': 'F_3d (Deep3DFaceRecon ReconNet, 02c)', 'fid': 'F_id (ArcFace IResNet, 02c)',
-              'parser': 'BiSeNet inside FaceParser (02c): M_tar', 'evaluator': 'the ID-retrieval evaluator (CosFace in the paper)'}
+              'parser': 'BiSeNet inside FaceParser (02c): M_tar', 'evaluator': 'the ID-retrieval evaluator (CosFace in the paper)',
+              'eval_f3d': "the evaluation's 3D reader: shape, pose, expression and landmark errors (never trains anything)"}
 
 
 def priors_dir() -> Path:
@@ -549,9 +553,9 @@ def parser_or_mini() -> FaceParser:
 PRIORS_ABOUT = 'Mini priors trained on SynthFaces by hififace.priors (nbs/07b_priors.ipynb)'   # the manifest's first line
 
 
-def reproduce_command(kind: str, out: str = 'data/priors') -> str:
-    "The one command that rebuilds a shipped prior (its defaults are the shipped config)."
-    return f'.venv/bin/hififace-train-prior {kind} --out {out}'
+def reproduce_command(kind: str, out: str = 'data/priors', threads: int = 1) -> str:
+    "The one command that rebuilds a shipped prior (its defaults are the shipped config; torch's thread count as trained)."
+    return f'.venv/bin/hififace-train-prior {kind} --out {out}' + (f' --threads {threads}' if threads != 1 else '')
 
 
 def prior_record(kind: str, path, cfg: PriorConfig, hist: dict, metrics: dict, metrics_small: dict) -> dict:
@@ -570,7 +574,7 @@ def prior_record(kind: str, path, cfg: PriorConfig, hist: dict, metrics: dict, m
                               threads=hist['threads'], **machine_record()),
                 metrics=metrics, metrics_small=metrics_small,
                 target=dict(metric=metric, op=op, value=goal, met=bool(met)),
-                command=reproduce_command(kind, str(path.parent)), history=path.name.replace('.safetensors', '.history.json'))
+                command=reproduce_command(kind, str(path.parent), hist['threads']), history=path.name.replace('.safetensors', '.history.json'))
 
 # %% ../nbs/07b_priors.ipynb #0eb585fd
 def train_and_ship(kind: str, out, cfg: PriorConfig | None = None, progress: bool = True,

@@ -599,26 +599,43 @@ def _coefficients(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: 
 
 # %% ../nbs/07a_synth.ipynb #5a05bbaa
 @patch
-def render(self: SynthFaces, identity_ids, # (B,) identities of the bank
-           image_seeds,         # (B,) which image of each identity
-          ) -> dict[str, Tensor]:
-    "Aligned crops and their ground truth; see the table in the notebook for every key."
+def _pairs(self: SynthFaces, identity_ids, image_seeds) -> tuple[np.ndarray, np.ndarray]:
+    "Identity ids and image seeds as equally long int64 arrays (clear errors otherwise)."
     ids = self._ids(identity_ids)
     seeds = np.asarray(image_seeds, dtype=np.int64).reshape(-1)
     if len(seeds) != len(ids): raise ValueError(f'got {len(ids)} identity ids but {len(seeds)} image seeds')
     if not len(ids): raise ValueError('no images asked for: pass at least one identity id and image seed')
+    return ids, seeds
+
+
+@patch
+def render(self: SynthFaces, identity_ids, # (B,) identities of the bank
+           image_seeds,         # (B,) which image of each identity
+          ) -> dict[str, Tensor]:
+    "Aligned crops and their ground truth; see the table in the notebook for every key."
+    return self._render_all(*self._pairs(identity_ids, image_seeds))
+
+
+@patch
+def _render_all(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, faces: np.ndarray | None = None,
+                shape: float = 1., look: float = 1.) -> dict[str, Tensor]:
+    "`render` in chunks; with `faces` ((B,) identities), each image's own face replaced by theirs (`render_swap`)."
     prev = torch.get_num_threads()
     try:                                   # one thread: the tensors are small, and the result never depends on
         torch.set_num_threads(1)           # the machine's thread count (parallel work: `SynthBatches` in DataLoader
         with torch.no_grad():              # workers, or write_synth's processes)
-            traits = {int(i): self.traits(i) for i in np.unique(ids)}
-            parts = [self._render(ids[k:k + self.chunk], seeds[k:k + self.chunk], traits) for k in range(0, len(ids), self.chunk)]
+            traits = {int(i): self.traits(i) for i in np.unique(ids if faces is None else np.r_[ids, faces])}
+            parts = [self._render(ids[k:k + self.chunk], seeds[k:k + self.chunk], traits,
+                                  None if faces is None else _swap_face(faces[k:k + self.chunk], ids[k:k + self.chunk], traits, shape, look))
+                     for k in range(0, len(ids), self.chunk)]
     finally: torch.set_num_threads(prev)
     return {k: torch.cat([p[k] for p in parts]) if len(parts) > 1 else parts[0][k] for k in parts[0]}
 
 # %% ../nbs/07a_synth.ipynb #41ea902a
 @patch
-def _render(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: dict) -> dict[str, Tensor]:
+def _render(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: dict,
+            swap: dict | None = None, # `_swap_face`: another face in each image (the ideal swap)
+           ) -> dict[str, Tensor]:
     "`render` for one chunk."
     c, params = self._coefficients(ids, seeds, traits)
     B, S, fm, N = len(ids), self.size, self.fm, self.fm.n_vertices
@@ -626,13 +643,17 @@ def _render(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: dict) 
     lm224 = fm.landmarks(c).double().numpy()                          # (B, 68, 2) in the camera image
     M = torch.from_numpy(_sim_batch(_five(lm224), np.broadcast_to(template_256(S), (B, 5, 2))))   # (B, 2, 3)
     landmarks = torch.from_numpy(lm224) @ M[:, :, :2].transpose(1, 2) + M[:, None, :, 2]
+    looks, at = [traits[int(i)] for i in ids], landmarks              # whose colours; where the occluder sits: the image's face
+    if swap is not None:                                              # the ideal swap: the other face, in this image's camera
+        c = c.clone(); c[:, :swap['id'].shape[1]] = swap['id']; c[:, 144:144 + swap['tex'].shape[1]] = swap['tex']
+        lm = torch.from_numpy(fm.landmarks(c).double().numpy())       # the alignment M stays the image's (the target's crop)
+        landmarks, looks = lm @ M[:, :, :2].transpose(1, 2) + M[:, None, :, 2], swap['looks']
     # the mesh, mapped into the crop by the same similarity, and its lit vertex colours
     g = planar_geometry(fm, self.parts, c)
     Mf = M.float()
     x = Mf[:, 0, 0, None] * g['x'] + Mf[:, 0, 1, None] * g['y'] + Mf[:, 0, 2, None]
     y = Mf[:, 1, 0, None] * g['x'] + Mf[:, 1, 1, None] * g['y'] + Mf[:, 1, 2, None]
-    traits = [traits[int(i)] for i in ids]
-    colour = torch.stack([t['albedo'] for t in traits]).float() * sh_shading(g['normals'], c[:, _GAMMA])   # (B, 3, N)
+    colour = torch.stack([t['albedo'] for t in looks]).float() * sh_shading(g['normals'], c[:, _GAMMA])   # (B, 3, N)
     # visible fragments: Gouraud colour, surface coordinates for the spot map, the nearest vertex's class
     pix, tri, bary = rasterize_fragments(x, y, g['depth'], fm.faces, S)
     b = torch.div(pix, S * S, rounding_mode='floor')
@@ -644,11 +665,11 @@ def _render(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: dict) 
     lab = self.parts.label.index_select(0, fv.gather(1, bary.argmax(1, keepdim=True)).squeeze(1))
     fx = ((u - UV_BOX[0]) / UV_RES).clamp(0, self.map_w - 1.001); fy = ((v - UV_BOX[2]) / UV_RES).clamp(0, self.map_h - 1.001)
     ix, iy = fx.floor(), fy.floor(); wx, wy = fx - ix, fy - iy
-    maps = torch.stack([t['spot_map'] for t in traits]).float().reshape(-1)
+    maps = torch.stack([t['spot_map'] for t in looks]).float().reshape(-1)
     i00 = b * (self.map_w * self.map_h) + iy.long() * self.map_w + ix.long()
     m00, m01, m10, m11 = (maps.index_select(0, i00 + o) for o in (0, 1, self.map_w, self.map_w + 1))
     dark = (1 - wy) * ((1 - wx) * m00 + wx * m01) + wy * ((1 - wx) * m10 + wx * m11)   # bilinear
-    tint = torch.from_numpy(np.stack([t['spot_tint'] for t in traits])).float()
+    tint = torch.from_numpy(np.stack([t['spot_tint'] for t in looks])).float()
     col = (col * (1 - dark[:, None] * tint.index_select(0, b))).clamp(0, 1)
     # compose: background, face, occluder
     img = draw_backgrounds(params, S)                                 # (B, 3, S, S)
@@ -662,7 +683,7 @@ def _render(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: dict) 
     kinds = torch.tensor([p['occluder'] for p in params], dtype=torch.long)
     for j in kinds.nonzero().squeeze(1).tolist():
         (y0, y1, x0, x1), alpha, ocol, hides = draw_occluder(params[j]['occluder'], params[j]['occ_u'],
-                                                             params[j]['occ_colour'], landmarks[j].numpy(), S)
+                                                             params[j]['occ_colour'], at[j].numpy(), S)
         img[j, :, y0:y1, x0:x1] = img[j, :, y0:y1, x0:x1] * (1 - alpha) + ocol * alpha
         labels[j, y0:y1, x0:x1][hides] = PARSING_CLASSES.index('eye_g') if params[j]['occluder'] == 2 else 0  # glasses: face (SPEC)
         occluder[j, 0, y0:y1, x0:x1] = hides.float()
@@ -671,6 +692,43 @@ def _render(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: dict) 
                 face_full=face_full, occluder=occluder, parsing=labels,
                 landmarks=landmarks.float(), coeffs=c, M=M, identity=torch.from_numpy(ids),
                 image_seed=torch.from_numpy(seeds), occluder_kind=kinds)
+
+# %% ../nbs/07a_synth.ipynb #2081d2bf
+def _mix(w: float, a, b): return a if w == 1 else w * a + (1 - w) * b   # w = 1: a itself, bit for bit
+
+
+def _swap_face(faces: np.ndarray, # (B,) identities whose face goes in
+               own: np.ndarray,   # (B,) the images' own identities (mixed in when shape or look < 1)
+               traits: dict,      # SynthFaces.traits of both
+               shape: float = 1., # weight of the incoming ψ
+               look: float = 1.,  # weight of its texture, colours and spots
+              ) -> dict:
+    "What `_render` puts in place of each image's own face: ψ, texture coefficients, and the looks (albedo, spots)."
+    s, t = [traits[int(i)] for i in faces], [traits[int(i)] for i in own]
+    looks = [dict(albedo=_mix(look, a['albedo'].float(), b['albedo'].float()) if look != 1 else a['albedo'],
+                  spot_map=_mix(look, a['spot_map'].float(), b['spot_map'].float()) if look != 1 else a['spot_map'],
+                  spot_tint=_mix(look, a['spot_tint'], b['spot_tint'])) for a, b in zip(s, t)]
+    return dict(id=torch.from_numpy(np.stack([_mix(shape, a['id'], b['id']) for a, b in zip(s, t)])).float(),
+                tex=torch.from_numpy(np.stack([_mix(look, a['tex'], b['tex']) for a, b in zip(s, t)])).float(), looks=looks)
+
+
+@patch
+def render_swap(self: SynthFaces, source_ids, # (B,) whose identity goes in
+                source_seeds,        # (B,) the source images (for the record: an identity is the same in every image)
+                target_ids,          # (B,) the target images: identity ...
+                target_seeds,        # ... and image seed
+                shape: float = 1.,   # a in ψ = a ψ_s + (1 - a) ψ_t (1: the ideal swap)
+                look: float = 1.,    # the same for texture, colours and spots (1: the source's)
+               ) -> dict[str, Tensor]:
+    "The ideal swap: each source's identity in its target image (pose, expression, light, camera, background, occluder)."
+    s_ids, s_seeds = self._pairs(source_ids, source_seeds)
+    t_ids, t_seeds = self._pairs(target_ids, target_seeds)
+    if len(s_ids) != len(t_ids): raise ValueError(f'got {len(s_ids)} sources but {len(t_ids)} targets: one source per target')
+    for name, w in (('shape', shape), ('look', look)):
+        if not 0 <= w <= 1: raise ValueError(f'{name} must lie in [0, 1] (1: the source\'s), got {w!r}')
+    out = self._render_all(t_ids, t_seeds, s_ids, float(shape), float(look))
+    out.update(identity=torch.from_numpy(s_ids), source_seed=torch.from_numpy(s_seeds), target_identity=torch.from_numpy(t_ids))
+    return out
 
 # %% ../nbs/07a_synth.ipynb #5808639b
 class SynthBatches(Dataset):
@@ -731,11 +789,13 @@ def synth_scene(identities,                # SynthFaces identities (one face eac
                 height: int | None = None, # scene height = each face's tile width (default: scale x crop size)
                 size: int = 64,            # crop size of the rendered faces
                 world_seed: int | None = None, # the world (default: the mini networks', MINI_WORLD_SEED)
+                swapped_in=None,           # identities whose faces replace the scene's, one per face: the scene's ideal swap
                ) -> tuple[np.ndarray, list[DetectedFace]]: # (H, W, 3) uint8 scene, its faces with exact landmarks
     "A SynthFaces 'photo': faces rendered, scaled, rotated and set side by side (edges extended), with their true landmarks."
     world = mini_world(size, MINI_WORLD_SEED if world_seed is None else world_seed)
     ids = list(np.atleast_1d(identities))
-    r = world.render(ids, np.full(len(ids), image_seed))
+    if swapped_in is None: r = world.render(ids, np.full(len(ids), image_seed))
+    else: r = world.render_swap(np.atleast_1d(swapped_in), np.zeros(len(ids), int), ids, np.full(len(ids), image_seed))
     H = height or round(scale * size)
     tiles, faces, c = [], [], (size / 2 - 0.5, size / 2 - 0.5)
     for k in range(len(ids)):
