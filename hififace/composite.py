@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .align import crop_region, warp_affine
+from .align import crop_region, scaled_dilation, warp_affine
 
 # %% auto #0
 __all__ = ['BLEND_MODES', 'FEATHER', 'EDGE', 'DT_DILATION', 'BLEND_MASKS', 'feather_alpha', 'paste_back', 'seam_jump',
-           'poisson_paste', 'blend_alpha', 'paste', 'blend_crops']
+           'poisson_paste', 'blend_alpha', 'paste', 'blend_crops', 'crop_blend_masks']
 
 # %% ../nbs/09b_composite.ipynb #8be597a2
 BLEND_MODES = {   # how the generated face goes into the photo
@@ -145,3 +145,15 @@ def blend_crops(blend: str,            # a mode of BLEND_MODES other than 'poiss
     if blend not in BLEND_MODES: raise ValueError(f'blend must be one of {tuple(BLEND_MODES)}, got {blend!r}')
     crop, alpha = blend_alpha(blend, I_r, M_r, I_out, mask, feather)
     return I_t * (1 - alpha) + crop * alpha
+
+
+def crop_blend_masks(target_mask: Tensor, # (B, 1, S, S) the targets' M_tar (dilated as BLEND_MASKS says for 'blend-t')
+                     I_out: Tensor,       # (B, 3, S, S) the generated faces
+                     parser,              # a FaceParser (hififace.sid): the results' own face masks for Blend-R
+                     chunk: int = 25,     # images per parser call (it works at 512 px)
+                    ) -> dict[str, Tensor]:
+    "The face mask each crop-level blend baseline pastes I_out with: Blend-T, Blend-DT (M_tar dilated further), Blend-R."
+    S = target_mask.shape[-1]
+    k = scaled_dilation(BLEND_MASKS['blend-dt'][1], S)
+    return {'blend-t': target_mask, 'blend-dt': F.max_pool2d(target_mask, k, 1, k // 2),
+            'blend-r': torch.cat([parser.face_mask(x, scaled_dilation(BLEND_MASKS['blend-r'][1], S)) for x in I_out.split(chunk)])}

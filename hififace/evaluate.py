@@ -136,10 +136,12 @@ class EvalBackend:
         "Identity embeddings of aligned crops."
         return None if self.recognizer is None else self._chunks(lambda x: fid_embedding(self.recognizer, x), img)
 
-    def landmarks(self, img: Tensor) -> Tensor | None: # (B, 68, 2) crop pixels, or None without a 3D network and its face model
+    def landmarks(self, img: Tensor, # (B, 3, S, S) aligned crops
+                  coeffs: Tensor | None = None, # their coefficients, if `coeffs(img)` has been read already
+                 ) -> Tensor | None: # (B, 68, 2) crop pixels, or None without a 3D network and its face model
         "The 68 landmarks of the coefficients read from aligned crops, mapped back from F_3d's 224 framing into the crop."
         if self.f3d is None or self.face_model is None: return None
-        lm224 = self.face_model.landmarks(self.coeffs(img)).double()
+        lm224 = self.face_model.landmarks(self.coeffs(img) if coeffs is None else coeffs).double()
         D = torch.tensor(crop_matrices(img.shape[-1])['224'], dtype=torch.float64)   # crop -> 224
         return ((lm224 - D[:, 2]) @ torch.linalg.inv(D[:, :2]).T).float()
 
@@ -252,7 +254,7 @@ def evaluate_swaps(results: Tensor,           # (N, 3, S, S) one result per pair
         pp['face_mae'], pp['face_psnr'] = _masked_mae(results, bench.ideal, face), masked_psnr(results, bench.ideal, face)
         pp['face_ssim'] = masked_ssim(results, bench.ideal, face)
         if bench.target_occluder is not None: pp['occluder_ideal_error'] = _masked_mae(results, bench.ideal, bench.target_occluder)
-        lm = backend.landmarks(results)
+        lm = backend.landmarks(results, c_r)                          # the coefficients read above, not read again
         if lm is not None: pp['landmark_error'] = (lm - bench.ideal_landmarks).norm(dim=-1).mean(1)
     return SwapScores(backend.name, reference, pp)
 

@@ -281,7 +281,7 @@ def image_params(seed: int,       # the world
     return p
 
 # %% ../nbs/07a_synth.ipynb #7f4b0544
-_EXP, _ANGLE, _GAMMA, _TRANS = (COEFF_SLICES[k] for k in ('exp', 'angle', 'gamma', 'trans'))   # of the 257 coefficients
+_TEX, _EXP, _ANGLE, _GAMMA, _TRANS = (COEFF_SLICES[k] for k in ('tex', 'exp', 'angle', 'gamma', 'trans'))   # of the 257 coefficients
 
 
 def _sim_batch(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -593,7 +593,7 @@ def _coefficients(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: 
     c = np.zeros((len(ids), 257))
     for b, (i, p) in enumerate(zip(ids, params)):
         t = traits[int(i)]
-        c[b, :len(t['id'])], c[b, 144:144 + len(t['tex'])] = t['id'], t['tex']
+        c[b, :len(t['id'])], c[b, _TEX.start:_TEX.start + len(t['tex'])] = t['id'], t['tex']
         c[b, _EXP.start:_EXP.start + len(p['exp'])], c[b, _ANGLE.start:_ANGLE.start + 2], c[b, _GAMMA] = p['exp'], (p['pitch'], p['yaw']), p['gamma']
     return canonical_pose(self.fm, torch.from_numpy(c).float(), self.size), params
 
@@ -645,7 +645,7 @@ def _render(self: SynthFaces, ids: np.ndarray, seeds: np.ndarray, traits: dict,
     landmarks = torch.from_numpy(lm224) @ M[:, :, :2].transpose(1, 2) + M[:, None, :, 2]
     looks, at = [traits[int(i)] for i in ids], landmarks              # whose colours; where the occluder sits: the image's face
     if swap is not None:                                              # the ideal swap: the other face, in this image's camera
-        c = c.clone(); c[:, :swap['id'].shape[1]] = swap['id']; c[:, 144:144 + swap['tex'].shape[1]] = swap['tex']
+        c = c.clone(); c[:, :swap['id'].shape[1]] = swap['id']; c[:, _TEX.start:_TEX.start + swap['tex'].shape[1]] = swap['tex']
         lm = torch.from_numpy(fm.landmarks(c).double().numpy())       # the alignment M stays the image's (the target's crop)
         landmarks, looks = lm @ M[:, :, :2].transpose(1, 2) + M[:, None, :, 2], swap['looks']
     # the mesh, mapped into the crop by the same similarity, and its lit vertex colours
