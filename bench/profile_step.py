@@ -1,6 +1,6 @@
 """Where a HifiFace-mini training step spends its time (issue 21: profile one step before choosing what to speed up).
 
-    .venv/bin/python bench/profile_step.py [--config configs/mini_64_full.toml] [--steps 20] [--threads 2] [--batch 8]
+    .venv/bin/python bench/profile_step.py [--config configs/mini_64_full.toml] [--steps 20] [--threads 2] [--batch 8] [--set KEY=VALUE ...]
 
 Trains `--steps` steps of the config on a small SynthFaces set written to a temporary folder (64 px, the mini priors,
 as the shipped runs) and times, per step: data loading, the forward passes of G (main and cycle), D, the frozen F_3d and
@@ -35,12 +35,13 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--config', default='configs/mini_64_full.toml'); ap.add_argument('--steps', type=int, default=20)
     ap.add_argument('--threads', type=int, default=2); ap.add_argument('--batch', type=int, default=None)
+    ap.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE', help='config overrides, as hififace train --set')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     tmp = Path(tempfile.mkdtemp())
     write_synth(tmp / 'synth', n_identities=40, per_identity=4, size=64, seed=1, heldout=0, progress=False)
     over = [f'data="{tmp / "synth" / "train"}"', f'out="{tmp / "run"}"', 'num_workers=0', 'sample_every=100000',
-            'ckpt_every=100000', 'log_every=1', 'tensorboard=false'] + ([f'batch_size={a.batch}'] if a.batch else [])
+            'ckpt_every=100000', 'log_every=1', 'tensorboard=false'] + ([f'batch_size={a.batch}'] if a.batch else []) + a.set
     cfg = TrainConfig.load(a.config, over)
     t = Trainer(cfg, progress=False)
     acc = defaultdict(float)
@@ -54,7 +55,7 @@ if __name__ == '__main__':
     t0 = time.perf_counter(); t.fit(2 + a.steps); total = time.perf_counter() - t0
     per = {k: v / a.steps for k, v in acc.items() if not k.startswith('_')}
     step = per.pop('train_step (all)')
-    print(f'{a.config}, batch {cfg.batch_size}, {torch.get_num_threads()} threads, {a.steps} steps: {total / a.steps:.3f} s/step '
+    print(f'{a.config} {" ".join(a.set)}, batch {cfg.batch_size}, {torch.get_num_threads()} threads, {a.steps} steps: {total / a.steps:.3f} s/step '
           f'in fit (data loading {total / a.steps - step:.3f} s), train_step {step:.3f} s')
     for k, v in sorted(per.items(), key=lambda kv: -kv[1]): print(f'  {k:34s} {v:.3f} s  {100 * v / step:5.1f} %')
     print(f"  {'the rest: backward passes, optimisers':34s} {step - sum(per.values()):.3f} s  {100 * (step - sum(per.values())) / step:5.1f} %   "

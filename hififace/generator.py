@@ -33,16 +33,39 @@ class HifiFaceConfig:
     n3d: bool = False        # ablation Ours-n3d: v_sid = v_id only (512), no 3D coefficients
     sff: str = 'sff'         # 'sff' (the paper), or the ablations 'bare', 'blend', 'concat'
     d_max: int = 512         # widest discriminator layer (scaled by base / 64)
+    bottleneck: int = 0      # the bottleneck's side in pixels; 0: the paper's, z_enc's side / 8 (8 × 8 at 256 and 512,
+                             # 2 × 2 at 64). HifiFace-mini may keep it larger (fewer resamplings, same parameters: 08)
+    low: int = 0             # the side of SFF's low-resolution stage (z_enc, z_dec, M_low, I_low); 0: the paper's, 64 at
+                             # 256 and 512 (S/4 at 64 and 128). At 64 and 128 it may be S/2 (one block less on each side)
 
     def __post_init__(self):
         if self.size not in SIZES: raise ValueError(f'size must be one of {SIZES} (the paper: 256 or 512), got {self.size}')
         if self.sid_layout not in FUSED_DIMS: raise ValueError(f'sid_layout must be one of {list(FUSED_DIMS)}, got {self.sid_layout!r}')
         if self.sff not in SFF_VARIANTS: raise ValueError(f'sff must be one of {list(SFF_VARIANTS)}, got {self.sff!r}')
         if self.base < 1: raise ValueError(f'base must be a positive channel count, got {self.base}')
+        lows = [self._default_low] + ([2 * self._default_low] if self.size < 256 else [])
+        if self.low and self.low not in lows:
+            raise ValueError(f'low must be 0 (the paper\'s: {lows[0]}) or one of {lows} at size {self.size}, got {self.low}')
+        sides = [self.z_side >> k for k in range(4)]
+        if self.bottleneck and self.bottleneck not in sides:
+            raise ValueError(f'bottleneck must be 0 (the paper\'s: {sides[-1]}) or one of {sides[::-1]} at size {self.size} '
+                             f'(z_enc\'s side divided by 1, 2, 4 or 8), got {self.bottleneck}')
 
     @property
     def sid_dim(self) -> int: return 512 if self.n3d else FUSED_DIMS[self.sid_layout] + 512
     def ch(self, mult: float) -> int: return max(1, int(self.base * mult))
+    @property
+    def _default_low(self) -> int: return 64 if self.size >= 256 else self.size // 4
+    @property
+    def z_side(self) -> int: return self.low or self._default_low                 # z_enc, z_dec, M_low, I_low
+    @property
+    def octaves(self) -> int:
+        "How many times the image halves down to z_enc (and F_up doubles back): 2 at 256, 3 at 512."
+        return (self.size // self.z_side).bit_length() - 1
+    @property
+    def resamplings(self) -> int:
+        "How many times the encoder halves z_enc on the way to the bottleneck (and the decoder doubles back): 3 in the paper."
+        return 3 if not self.bottleneck else (self.z_side // self.bottleneck).bit_length() - 1
 
 
 SIZES = (64, 128, 256, 512)
@@ -95,11 +118,12 @@ class Encoder(nn.Module):
     def __init__(self, cfg: HifiFaceConfig):
         super().__init__()
         c = cfg.ch
-        widths = ([1] if cfg.size == 512 else []) + [1, 2, 4]        # down to 64 px: 2 blocks at 256, 3 at 512
+        widths = ([1] * (cfg.octaves - 2) + [1, 2, 4])[-(cfg.octaves + 1):]   # down to 64 px: 2 blocks at 256, 3 at 512
         self.stem = nn.Conv2d(3, c(widths[0]), 3, 1, 1)
         self.to_z = nn.ModuleList([ResBlock(c(a), c(b), 'down') for a, b in zip(widths[:-1], widths[1:])])
-        self.to_bottleneck = nn.ModuleList([ResBlock(c(4), c(8), 'down'), ResBlock(c(8), c(8), 'down'),
-                                            ResBlock(c(8), c(8), 'down'), ResBlock(c(8), c(8)), ResBlock(c(8), c(8))])
+        down = ['down'] * cfg.resamplings + [None] * (5 - cfg.resamplings)   # the paper: 3 × down, then 2 at 8 × 8
+        self.to_bottleneck = nn.ModuleList([ResBlock(c(4), c(8), down[0]), ResBlock(c(8), c(8), down[1]),
+                                            ResBlock(c(8), c(8), down[2]), ResBlock(c(8), c(8)), ResBlock(c(8), c(8))])
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         x = self.stem(x)
@@ -114,8 +138,9 @@ class Decoder(nn.Module):
     def __init__(self, cfg: HifiFaceConfig):
         super().__init__()
         c, d = cfg.ch, cfg.sid_dim
-        self.blocks = nn.ModuleList([ResBlock(c(8), c(8), None, d), ResBlock(c(8), c(8), None, d),
-                                     ResBlock(c(8), c(8), 'up', d), ResBlock(c(8), c(8), 'up', d), ResBlock(c(8), c(4), 'up', d)])
+        up = [None] * (5 - cfg.resamplings) + ['up'] * cfg.resamplings     # the paper: 2 at 8 × 8, then 3 × up
+        self.blocks = nn.ModuleList([ResBlock(c(8), c(8), up[0], d), ResBlock(c(8), c(8), up[1], d),
+                                     ResBlock(c(8), c(8), up[2], d), ResBlock(c(8), c(8), up[3], d), ResBlock(c(8), c(4), up[4], d)])
 
     def forward(self, x: Tensor, v_sid: Tensor) -> Tensor:
         for blk in self.blocks: x = blk(x, v_sid)
@@ -142,7 +167,7 @@ class SFF(nn.Module):
         if self.feature_fusion == 'concat': self.concat = nn.Conv2d(c(8), c(4), 1)
         self.adain = nn.ModuleList([ResBlock(c(4), c(4), None, d), ResBlock(c(4), c(4), None, d)])  # z_fuse -> z_low
         self.to_low = nn.Conv2d(c(4), 3, 3, 1, 1)                         # I_low = tanh(conv(LReLU(z_low)))
-        ups = [4, 2, 1] + ([1] if cfg.size == 512 else [])                # F_up: 64 px -> S
+        ups = [4] + [2, 1, 1][:cfg.octaves - 1] + [1]                     # F_up: 64 px -> S (4, 2, 1; 512: 4, 2, 1, 1)
         self.f_up = nn.ModuleList([ResBlock(c(a), c(b), 'up') for a, b in zip(ups, ups[1:])])
         self.to_out = nn.Conv2d(c(1), 3, 3, 1, 1)                         # I_out = tanh(conv(LReLU(F_up(z_low))))
         self.to_mask = nn.Conv2d(c(1), 1, 3, 1, 1)                        # M_r = sigmoid(conv(LReLU(F_up(z_low))))
@@ -255,23 +280,26 @@ GENERATOR_KEY = 'hififace_generator'   # the header key of an exported generator
 def export_generator(checkpoint: dict, # a training checkpoint as hififace.train.load_checkpoint reads it: 'G', 'config', 'step'
                      path,             # the .safetensors file to write
                      name: str,        # what the file is called, e.g. 'full' or 'hififace_256'
+                     ema: bool = True, # ship the averaged weights 'G_ema' where the checkpoint has them (06b: `ema`)
                     ) -> Path:
-    "Write a checkpoint's generator as float16 safetensors; the header holds its HifiFaceConfig, step and run settings."
+    "Write a checkpoint's generator as float16 safetensors; the header holds its HifiFaceConfig, step, run settings and which weights."
+    weights = 'G_ema' if ema and 'G_ema' in checkpoint else 'G'
     run = {k: v for k, v in checkpoint['config'].items() if k not in ('data', 'out')}   # machine-specific folders stay out
     cfg = HifiFaceConfig(**{f.name: run[f.name] for f in fields(HifiFaceConfig) if f.name in run})
-    return save_shipped(checkpoint['G'], path, GENERATOR_KEY,
-                        dict(name=name, step=int(checkpoint['step']), model=asdict(cfg), config=run))
+    return save_shipped(checkpoint[weights], path, GENERATOR_KEY,
+                        dict(name=name, step=int(checkpoint['step']), model=asdict(cfg), config=run, weights=weights))
 
 
 def load_generator(path,                              # a file written by `export_generator`
                    what: str = 'HifiFace generator',  # what the file should be, for messages
                    fix: str = ('Export one from a training checkpoint: `hififace.generator.export_generator('
                                'hififace.train.load_checkpoint(CHECKPOINT), PATH, NAME)`.'), # how to get one
-                  ) -> Generator: # float32, eval mode, gradients off; `.trained_steps`, and `.run_config` (the run's settings)
+                  ) -> Generator: # float32, eval mode, gradients off; `.trained_steps`, `.run_config` (the run's settings),
+                                  # `.weights` ('G_ema': the averaged weights, or 'G')
     "Build a generator from its file's HifiFaceConfig and load it with strict key and shape matching."
     header, sd = read_shipped(path, (GENERATOR_KEY, 'hififace_mini'), what, fix)
     model = header.get('model') or {f.name: header['config'][f.name] for f in fields(HifiFaceConfig)   # the older header:
                                     if f.name in header['config']}                                 # the run's settings only
     G = load_strict(Generator(HifiFaceConfig(**model)), sd, path)
-    G.trained_steps, G.run_config = header['step'], header['config']
+    G.trained_steps, G.run_config, G.weights = header['step'], header['config'], header.get('weights', 'G')
     return G

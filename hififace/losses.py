@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_losses.ipynb #3ce3484c
 from __future__ import annotations
-import sys, warnings
+import math, sys, warnings
 from dataclasses import dataclass
 
 import torch
@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['import_torchvision', 'LPIPS', 'LossWeights', 'shape_loss', 'id_loss', 'seg_loss', 'same_pair_mean', 'rec_loss',
-           'cyc_loss', 'lpips_loss', 'g_nonsaturating_loss', 'd_logistic_loss', 'd_r1_loss', 'unwrap',
+__all__ = ['import_torchvision', 'LPIPS', 'LossWeights', 'shape_loss', 'id_loss', 'jitter', 'seg_loss', 'same_pair_mean',
+           'rec_loss', 'cyc_loss', 'lpips_loss', 'g_nonsaturating_loss', 'd_logistic_loss', 'd_r1_loss', 'unwrap',
            'HifiFaceObjective']
 
 # %% ../nbs/05_losses.ipynb #517789a2
@@ -82,6 +82,21 @@ def id_loss(u_s: Tensor,   # (B, 512) F_id(I_s)
            ) -> Tensor:
     "L_id = (1 − cos(υ_s, υ_r)) + (1 − cos(υ_s, υ_low)), batch mean."
     return (1 - F.cosine_similarity(u_s, u_r)).mean() + (1 - F.cosine_similarity(u_s, u_low)).mean()
+
+# %% ../nbs/05_losses.ipynb #c641658e
+def jitter(x: Tensor,    # (B, C, H, W) images
+           amount: float, # a: shift ≤ a·side, scale in [1 − a, 1 + a], rotation ≤ a·90°
+           generator: torch.Generator | None = None, # random draws (default: torch's global generator)
+          ) -> Tensor:
+    "A random similarity transform per image (differentiable; border pixels repeat where the image moves in)."
+    if amount < 0 or amount >= 0.5: raise ValueError(f'jitter amount must be in [0, 0.5), got {amount}')
+    if amount == 0: return x
+    u = torch.rand(x.shape[0], 4, generator=generator, device=x.device, dtype=torch.float32) * 2 - 1   # [-1, 1)
+    scale, angle, shift = 1 + amount * u[:, 0], amount * (math.pi / 2) * u[:, 1], 2 * amount * u[:, 2:]  # shift: grid units
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale      # the grid maps output to input: inverse transform
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
 
 # %% ../nbs/05_losses.ipynb #88949dad
 def seg_loss(M_tar: Tensor, # (B, 1, S, S) dilated face mask of the target
@@ -162,10 +177,12 @@ class HifiFaceObjective(nn.Module):
     def __init__(self, extractor,   # ShapeAwareIdentityExtractor (frozen F_3d, F_id)
                  face_model,        # ParametricFaceModel: landmarks of coefficients
                  lpips: LPIPS | None = None, # None: no LPIPS term
-                 weights: LossWeights | None = None):
+                 weights: LossWeights | None = None,
+                 id_jitter: float = 0., # > 0: L_id reads each image through `jitter(·, id_jitter)` (our addition; 0: the paper)
+                ):
         super().__init__()
         self.extractor, self.face_model, self.lpips = extractor, face_model, lpips
-        self.w = weights or LossWeights()
+        self.w, self.id_jitter = weights or LossWeights(), id_jitter
 
     def generator_loss(self, G, D, I_s: Tensor, I_t: Tensor, M_tar: Tensor, same: Tensor):
         "(total, terms, output) for a batch of pairs; D's parameters should not require grad here."
@@ -174,7 +191,7 @@ class HifiFaceObjective(nn.Module):
         out = G(I_t, g.v_sid(sid))
         size = I_t.shape[-1]
         both = torch.cat([out.I_r, F.interpolate(out.I_low, (size, size), mode='bilinear', align_corners=False)])
-        u_r, u_low = ex.identity(both).chunk(2)
+        u_r, u_low = ex.identity(jitter(both, self.id_jitter)).chunk(2)
         zero = I_t.new_zeros(())
         t = {'id': id_loss(sid.upsilon_s, u_r, u_low)}
         if g.cfg.n3d or w.shape == 0: t['shape'] = zero           # Ours-n3d: no 3D prior, no shape loss

@@ -21,8 +21,8 @@ from .weights import (MANIFEST, check_sha256, compare_metrics, machine_record, r
 
 # %% auto #0
 __all__ = ['MINI_NAMES', 'MINI_ABOUT', 'FULL_PAIRS', 'SMALL_PAIRS', 'MINI_MANIFEST_ABOUT', 'MINI_TOLERANCE', 'mini_dir',
-           'load_mini', 'mini_scores', 'training_progress', 'run_seconds', 'reproduce_mini_command', 'measure_mini',
-           'ship_mini', 'ship_mini_cli', 'remeasure_mini', 'check_mini']
+           'load_mini', 'mini_scores', 'training_progress', 'checkpoint_curve', 'run_seconds', 'reproduce_mini_command',
+           'measure_mini', 'ship_mini', 'ship_mini_cli', 'remeasure_mini', 'check_mini']
 
 # %% ../nbs/08_mini.ipynb #f5fef2ea
 MINI_NAMES = ('full', 'n3d', 'bare')    # the shipped models, in the order the tables list them
@@ -46,7 +46,7 @@ def load_mini(name: str = 'full', # one of MINI_NAMES (or any name exported into
     path = Path(path) if path is not None else mini_dir() / f'{name}.safetensors'
     G = load_generator(path, 'HifiFace-mini generator', f"The repository ships {', '.join(MINI_NAMES)} in data/mini/; to "
                        f"rebuild one, run its `command` in data/mini/{MANIFEST} (hififace train, then hififace ship-mini; "
-                       f"about 45 min on a CPU)")
+                       f"about an hour on one CPU core)")
     G.train_config = TrainConfig(**G.run_config)
     return G
 
@@ -73,10 +73,32 @@ def training_progress(run, bench: SwapBenchmark, pairs=range(6), max_steps: int 
     src, tgt, rows, steps = bench.source[idx], bench.target[idx], [], []
     for c in ckpts:
         s = load_checkpoint(c); cfg = TrainConfig(**s['config'])
-        G = Generator(cfg.model()); G.load_state_dict(s['G'])
+        G = Generator(cfg.model()); G.load_state_dict(s.get('G_ema', s['G']))   # the averaged G where the run kept one
         rows.append(swap_results(G, src, tgt, extractor).I_r); steps.append(int(s['step']))
     grid = torch.cat([torch.cat(list(r), 2) for r in [src, tgt, *rows]], 1)
     return (grid + 1) / 2, steps
+
+
+@torch.no_grad()
+def checkpoint_curve(run,                         # a hififace train run folder
+                     bench: SwapBenchmark,        # held-out pairs, e.g. synth_benchmark(FULL_PAIRS, 64)
+                     weights=('G_ema', 'G'),      # which of each checkpoint's generators (those it has)
+                     steps=None,                  # only these steps (default: every checkpoint)
+                     extractor=None, backend=None, # defaults: mini_extractor(), mini_backend()
+                    ) -> list[dict]:              # one row per (step, weights): step, weights and the metrics' summary
+    "A run's held-out numbers at its checkpoints: the curve against steps, for the averaged and the raw generator."
+    ckpts = sorted(Path(run, 'checkpoints').glob('step_*.safetensors'))
+    if not ckpts: raise FileNotFoundError(f"no checkpoints in '{Path(run, 'checkpoints')}'")
+    backend, rows = backend or mini_backend(), []
+    for c in ckpts:
+        s = load_checkpoint(c)
+        if steps is not None and int(s['step']) not in steps: continue
+        cfg = TrainConfig(**s['config'])
+        ex = extractor or mini_extractor(cfg.sid_layout)
+        for w in (w for w in weights if w in s):
+            G = Generator(cfg.model()).eval(); G.load_state_dict(s[w])
+            rows.append(dict(step=int(s['step']), weights=w, **mini_scores(G, bench, ex, backend).summary()))
+    return rows
 
 # %% ../nbs/08_mini.ipynb #c4e08777
 def run_seconds(log_csv, batch_size: int) -> float:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06b_train.ipynb #1cfd1a44
 from __future__ import annotations
-import csv, functools, json, os, random, signal, time, tomllib
+import copy, csv, functools, json, math, os, random, signal, time, tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -28,12 +28,27 @@ from .sid import IResNet, ReconNet, ShapeAwareIdentityExtractor
 from .weights import PRETRAINED, build_pretrained, progress_bar, weights_dir, weights_path
 
 # %% auto #0
-__all__ = ['PRIORS', 'VGG16_URL', 'TB_MONITORS', 'MODEL_FIELDS', 'TrainConfig', 'vgg16_path', 'uses_shape_loss', 'required_files',
-           'fetch_vgg16', 'check_pretrained', 'save_checkpoint', 'load_checkpoint', 'checkpoint_config', 'rng_state',
-           'set_rng_state', 'save_png_with_provenance', 'tb_tag', 'summary_writer_class', 'open_tensorboard',
-           'add_log_row', 'add_png', 'step_batches', 'collate', 'ResumeMismatch', 'Trainer', 'sample_grid', 'train_cli']
+__all__ = ['LR_SCHEDULES', 'COSINE_FLOOR', 'PRIORS', 'VGG16_URL', 'TB_MONITORS', 'MODEL_FIELDS', 'lr_factor', 'TrainConfig',
+           'vgg16_path', 'uses_shape_loss', 'required_files', 'fetch_vgg16', 'check_pretrained', 'save_checkpoint',
+           'load_checkpoint', 'checkpoint_config', 'rng_state', 'set_rng_state', 'save_png_with_provenance', 'tb_tag',
+           'summary_writer_class', 'open_tensorboard', 'add_log_row', 'add_png', 'step_batches', 'collate',
+           'ResumeMismatch', 'Trainer', 'sample_grid', 'ema_update', 'ema_decay', 'train_cli']
 
 # %% ../nbs/06b_train.ipynb #8a7faac8
+LR_SCHEDULES = ('constant', 'cosine')
+COSINE_FLOOR = 0.1      # where the cosine schedule ends, as a share of the starting learning rate
+
+
+def lr_factor(schedule: str, # one of LR_SCHEDULES
+              step: int,     # the steps taken so far
+              steps: int,    # the run's length (cfg.steps)
+             ) -> float:
+    "The learning rates' multiplier at a step: 1 ('constant'), or half a cosine from 1 down to COSINE_FLOOR at `steps`."
+    if schedule == 'constant': return 1.
+    t = min(step / max(steps, 1), 1.)
+    return COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * t))
+
+
 PRIORS = {'real': "the pretrained F_3d and F_id from $HIFIFACE_WEIGHTS (required)",
           'mini': 'the mini F_3d and F_id trained on SynthFaces (hififace.priors, data/priors/): meaningful on SynthFaces only',
           'random': 'randomly initialised F_3d and F_id: for tests and code demos only, the results mean nothing'}
@@ -50,6 +65,8 @@ class TrainConfig:
     sid_layout: str = 'paper'
     n3d: bool = False
     sff: str = 'sff'
+    bottleneck: int = 0            # the bottleneck's side; 0: the paper's (HifiFaceConfig, notebook 03)
+    low: int = 0                   # the side of SFF's low-resolution stage; 0: the paper's (HifiFaceConfig)
     # optimisation (paper: Adam beta = (0, 0.99), lr 1e-4, batch 32 on 4 GPUs, 200K steps)
     batch_size: int = 32           # global batch, split evenly over the processes
     steps: int = 200_000
@@ -58,6 +75,12 @@ class TrainConfig:
     beta1: float = 0.
     beta2: float = 0.99
     grad_clip: float = 0.          # max gradient norm per network; 0: off
+    lr_schedule: str = 'constant'  # 'constant' (the paper) or 'cosine': half a cosine from lr_g/lr_d down to COSINE_FLOOR
+                                   # of them at `steps` (notebook 08 measures it for the short mini runs)
+    ema: float = 0.                # decay of an exponential moving average of G's weights (StarGAN v2 uses 0.999), kept
+                                   # beside G for evaluation and export; 0: off (the paper says nothing of one)
+    id_jitter: float = 0.          # > 0: L_id reads its images through small random similarity transforms (our addition,
+                                   # hififace.losses.jitter; 0: the paper)
     loss_weights: dict = field(default_factory=dict)  # overrides of LossWeights, e.g. {'lpips': 0}
     same_prob: float = 0.5
     # performance
@@ -84,7 +107,8 @@ class TrainConfig:
     device: str = ''               # '' = cuda (this process's GPU) if available, else cpu
 
     def model(self) -> HifiFaceConfig:
-        return HifiFaceConfig(size=self.size, base=self.base, sid_layout=self.sid_layout, n3d=self.n3d, sff=self.sff)
+        return HifiFaceConfig(size=self.size, base=self.base, sid_layout=self.sid_layout, n3d=self.n3d, sff=self.sff,
+                              bottleneck=self.bottleneck, low=self.low)
 
     def validate(self):
         "Check the values that are not the model's or the losses' (those check themselves)."
@@ -92,6 +116,10 @@ class TrainConfig:
         if self.arcface not in ('arcface_r100', 'arcface_r50'):
             raise ValueError(f"arcface must be 'arcface_r100' or 'arcface_r50', got {self.arcface!r}")
         self.model(); self.weights()
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if not 0 <= self.ema < 1: raise ValueError(f'ema must be a decay in [0, 1) (0: off; StarGAN v2: 0.999), got {self.ema}')
+        if not 0 <= self.id_jitter < 0.5: raise ValueError(f'id_jitter must be in [0, 0.5) (0: off), got {self.id_jitter}')
         if self.priors == 'mini' and self.bfm != 'mini' and not self.n3d and self.weights().shape != 0:
             raise ValueError(f"priors='mini' needs bfm='mini': the mini F_3d predicts coefficients of the mini face model, "
                              f"so L_shape must project them with it (got bfm={self.bfm!r}; or switch L_shape off with n3d=true "
@@ -335,7 +363,7 @@ def collate(items: list[dict]) -> dict:
             for k in items[0]}
 
 
-MODEL_FIELDS = ('size', 'base', 'sid_layout', 'n3d', 'sff', 'arcface', 'priors')   # what a checkpoint's networks mean
+MODEL_FIELDS = ('size', 'base', 'sid_layout', 'n3d', 'sff', 'bottleneck', 'low', 'arcface', 'priors')   # what a checkpoint's networks mean
 
 
 class ResumeMismatch(ValueError):
@@ -373,7 +401,8 @@ class Trainer:
         self.extractor = self._extractor().to(self.device)
         face_model, lpips = self._face_model(), self._lpips()                  # None where the config needs none
         self.objective = HifiFaceObjective(self.extractor, face_model.to(self.device) if face_model is not None else None,
-                                           lpips.to(self.device) if lpips is not None else None, cfg.weights())
+                                           lpips.to(self.device) if lpips is not None else None, cfg.weights(), cfg.id_jitter)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema else None   # the averaged G
         betas = (float(cfg.beta1), float(cfg.beta2))                    # TOML may give ints
         self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), cfg.lr_d, betas=betas)
@@ -436,7 +465,7 @@ class Trainer:
     def state(self) -> dict:
         return dict(step=self.step, G=self.G.state_dict(), D=self.D.state_dict(), opt_g=self.opt_g.state_dict(),
                     opt_d=self.opt_d.state_dict(), scaler_g=self.scaler_g.state_dict(), scaler_d=self.scaler_d.state_dict(),
-                    rng=rng_state(), config=asdict(self.cfg))
+                    rng=rng_state(), config=asdict(self.cfg)) | ({'G_ema': self.G_ema.state_dict()} if self.G_ema else {})
 
     def save(self):
         "Atomic checkpoint (rank 0); keeps the newest `keep_ckpts`."
@@ -449,7 +478,8 @@ class Trainer:
         "Refuse to resume a checkpoint whose networks were made with another model configuration (reads only its metadata)."
         path = self.latest_checkpoint()
         if path is None: return
-        saved, now = checkpoint_config(path), asdict(self.cfg)
+        saved, now, default = checkpoint_config(path), asdict(self.cfg), asdict(TrainConfig())
+        saved = {k: saved.get(k, default[k]) for k in ('bottleneck', 'low')} | saved   # fields added later: their default then
         diff = [k for k in MODEL_FIELDS if k not in saved or saved[k] != now[k]]
         if diff:
             show = lambda k, c: json.dumps(c[k]) if k in c else '(not recorded)'
@@ -467,6 +497,7 @@ class Trainer:
         self.G.load_state_dict(s['G']); self.D.load_state_dict(s['D'])
         self.opt_g.load_state_dict(s['opt_g']); self.opt_d.load_state_dict(s['opt_d'])
         self.scaler_g.load_state_dict(s['scaler_g']); self.scaler_d.load_state_dict(s['scaler_d'])
+        if self.G_ema is not None: self.G_ema.load_state_dict(s.get('G_ema', s['G']))   # a run that had none: start from G
         set_rng_state(s['rng'])
         self.step = int(s['step'])
         if self.rank == 0: print(f'hififace train: resumed from {path} at step {self.step}')
@@ -503,6 +534,20 @@ def _worker_ignores_signals(worker_id: int):
     signal.signal(signal.SIGTERM, signal.SIG_IGN); signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@torch.no_grad()
+def ema_update(avg: torch.nn.Module,   # the averaged copy (G_ema)
+               model: torch.nn.Module, # the network being trained (G)
+               decay: float):
+    "avg ← decay · avg + (1 − decay) · model, parameter by parameter; buffers are copied."
+    for a, p in zip(avg.parameters(), model.parameters()): a.lerp_(p.detach(), 1 - decay)
+    for a, b in zip(avg.buffers(), model.buffers()): a.copy_(b)
+
+
+def ema_decay(cfg_decay: float, step: int) -> float:
+    "The decay at a step: cfg's, but lower early on ((1 + t) / (10 + t)), so the first random weights fade fast."
+    return min(cfg_decay, (1 + step) / (10 + step))
+
+
 @patch
 def train_step(self: Trainer, batch: dict) -> dict:
     "One G step then one D step; a non-finite loss on any process skips the update everywhere."
@@ -510,6 +555,9 @@ def train_step(self: Trainer, batch: dict) -> dict:
     I_s, I_t, M_tar, same = (batch[k].to(dev, non_blocking=True) for k in ('I_s', 'I_t', 'M_tar', 'same'))
     autocast = torch.autocast(dev.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None)
     self.G.train(); self.D.train()
+    f = lr_factor(cfg.lr_schedule, self.step, cfg.steps)              # a function of the step: resumes exactly
+    for opt, lr in ((self.opt_g, cfg.lr_g), (self.opt_d, cfg.lr_d)):
+        for group in opt.param_groups: group['lr'] = lr * f
     # --- generator
     self.D.requires_grad_(False)
     with autocast: g_total, terms, out = self.objective.generator_loss(self.G_run, self.D, I_s, I_t, M_tar, same)
@@ -521,6 +569,7 @@ def train_step(self: Trainer, batch: dict) -> dict:
         if cfg.grad_clip:
             self.scaler_g.unscale_(self.opt_g); torch.nn.utils.clip_grad_norm_(self.G.parameters(), cfg.grad_clip)
         self.scaler_g.step(self.opt_g); self.scaler_g.update()
+        if self.G_ema is not None: ema_update(self.G_ema, self.G, ema_decay(cfg.ema, self.step))
     # --- discriminator
     self.D.requires_grad_(True)
     with autocast: d_total, d_terms = self.objective.discriminator_loss(self.D_ddp, I_t, out.I_r.detach())
