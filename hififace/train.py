@@ -76,7 +76,7 @@ class TrainConfig:
     beta2: float = 0.99
     grad_clip: float = 0.          # max gradient norm per network; 0: off
     lr_schedule: str = 'constant'  # 'constant' (the paper) or 'cosine': half a cosine from lr_g/lr_d down to COSINE_FLOOR
-                                   # of them at `steps` (notebook 08 measures it for the short mini runs)
+                                   # of them at `steps` (our addition, for short runs; not yet measured)
     ema: float = 0.                # decay of an exponential moving average of G's weights (StarGAN v2 uses 0.999), kept
                                    # beside G for evaluation and export; 0: off (the paper says nothing of one)
     id_jitter: float = 0.          # > 0: L_id reads its images through small random similarity transforms (our addition,
@@ -465,7 +465,7 @@ class Trainer:
     def state(self) -> dict:
         return dict(step=self.step, G=self.G.state_dict(), D=self.D.state_dict(), opt_g=self.opt_g.state_dict(),
                     opt_d=self.opt_d.state_dict(), scaler_g=self.scaler_g.state_dict(), scaler_d=self.scaler_d.state_dict(),
-                    rng=rng_state(), config=asdict(self.cfg)) | ({'G_ema': self.G_ema.state_dict()} if self.G_ema else {})
+                    rng=rng_state(), config=asdict(self.cfg)) | ({'G_ema': self.G_ema.state_dict()} if self.G_ema is not None else {})
 
     def save(self):
         "Atomic checkpoint (rank 0); keeps the newest `keep_ckpts`."
