@@ -76,7 +76,7 @@ class TrainConfig:
     beta2: float = 0.99
     grad_clip: float = 0.          # max gradient norm per network; 0: off
     lr_schedule: str = 'constant'  # 'constant' (the paper) or 'cosine': half a cosine from lr_g/lr_d down to COSINE_FLOOR
-                                   # of them at `steps` (our addition, for short runs; not yet measured)
+                                   # of them at `steps` (our addition, for short runs; 08 measured it)
     ema: float = 0.                # decay of an exponential moving average of G's weights (StarGAN v2 uses 0.999), kept
                                    # beside G for evaluation and export; 0: off (the paper says nothing of one)
     id_jitter: float = 0.          # > 0: L_id reads its images through small random similarity transforms (our addition,
