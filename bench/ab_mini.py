@@ -18,6 +18,7 @@ import torch
 
 from hififace.evaluate import synth_benchmark
 from hififace.mini import FULL_PAIRS, checkpoint_curve, run_seconds
+from hififace.train import checkpoint_config
 from hififace.weights import machine_record
 
 if __name__ == '__main__':
@@ -44,7 +45,8 @@ if __name__ == '__main__':
         if not (run / 'checkpoints').is_dir(): continue
         t0 = time.perf_counter()
         curve = checkpoint_curve(run, bench)
-        train_s = run_seconds(run / 'log.csv', 8 if 'batch_size' not in over else int(over.split('batch_size=')[1].split()[0]))
+        batch = checkpoint_config(max((run / 'checkpoints').glob('step_*.safetensors')))['batch_size']
+        train_s = run_seconds(run / 'log.csv', batch)
         out[name] = dict(overrides=over, steps=int(steps), train_s=round(train_s, 1), s_per_step=round(train_s / int(steps), 3),
                          threads=a.threads, curve=curve, measure_s=round(time.perf_counter() - t0, 1))
         last = {r['weights']: r for r in curve if r['step'] == int(steps)}

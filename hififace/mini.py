@@ -21,8 +21,8 @@ from .weights import (MANIFEST, check_sha256, compare_metrics, machine_record, r
 
 # %% auto #0
 __all__ = ['MINI_NAMES', 'MINI_ABOUT', 'FULL_PAIRS', 'SMALL_PAIRS', 'MINI_MANIFEST_ABOUT', 'MINI_TOLERANCE', 'mini_dir',
-           'load_mini', 'mini_scores', 'training_progress', 'checkpoint_curve', 'run_seconds', 'reproduce_mini_command',
-           'measure_mini', 'ship_mini', 'ship_mini_cli', 'remeasure_mini', 'check_mini']
+           'load_mini', 'mini_scores', 'checkpoint_generator', 'training_progress', 'checkpoint_curve', 'run_seconds',
+           'reproduce_mini_command', 'measure_mini', 'ship_mini', 'ship_mini_cli', 'remeasure_mini', 'check_mini']
 
 # %% ../nbs/08_mini.ipynb #f5fef2ea
 MINI_NAMES = ('full', 'n3d', 'bare')    # the shipped models, in the order the tables list them
@@ -61,6 +61,15 @@ def mini_scores(G: Generator,              # a generator trained in the SynthFac
     return evaluate_swaps(swap_results(G, bench.source, bench.target, extractor).I_r, bench, backend or mini_backend())
 
 
+def checkpoint_generator(checkpoint: dict, # a training checkpoint (hififace.train.load_checkpoint)
+                         weights: str = 'G_ema', # 'G_ema' (the averaged G, where the run kept one) or 'G'
+                        ) -> Generator:         # in eval mode
+    "The generator of a training checkpoint, built from the checkpoint's own config."
+    G = Generator(TrainConfig(**checkpoint['config']).model()).eval()
+    G.load_state_dict(checkpoint[weights if weights in checkpoint else 'G'])
+    return G
+
+
 @torch.no_grad()
 def training_progress(run, bench: SwapBenchmark, pairs=range(6), max_steps: int = 6, extractor=None) -> tuple[Tensor, list[int]]:
     "Rows: I_s, I_t, then I_r of up to `max_steps` checkpoints of a run, on fixed pairs of `bench`. ((3, H, W) in [0, 1], steps)"
@@ -72,9 +81,8 @@ def training_progress(run, bench: SwapBenchmark, pairs=range(6), max_steps: int 
     idx = list(pairs)
     src, tgt, rows, steps = bench.source[idx], bench.target[idx], [], []
     for c in ckpts:
-        s = load_checkpoint(c); cfg = TrainConfig(**s['config'])
-        G = Generator(cfg.model()); G.load_state_dict(s.get('G_ema', s['G']))   # the averaged G where the run kept one
-        rows.append(swap_results(G, src, tgt, extractor).I_r); steps.append(int(s['step']))
+        s = load_checkpoint(c)
+        rows.append(swap_results(checkpoint_generator(s), src, tgt, extractor).I_r); steps.append(int(s['step']))
     grid = torch.cat([torch.cat(list(r), 2) for r in [src, tgt, *rows]], 1)
     return (grid + 1) / 2, steps
 
@@ -89,15 +97,14 @@ def checkpoint_curve(run,                         # a hififace train run folder
     "A run's held-out numbers at its checkpoints: the curve against steps, for the averaged and the raw generator."
     ckpts = sorted(Path(run, 'checkpoints').glob('step_*.safetensors'))
     if not ckpts: raise FileNotFoundError(f"no checkpoints in '{Path(run, 'checkpoints')}'")
+    if steps is not None: ckpts = [c for c in ckpts if int(c.stem.removeprefix('step_')) in steps]   # read only those
     backend, rows = backend or mini_backend(), []
     for c in ckpts:
         s = load_checkpoint(c)
-        if steps is not None and int(s['step']) not in steps: continue
-        cfg = TrainConfig(**s['config'])
-        ex = extractor or mini_extractor(cfg.sid_layout)
+        extractor = extractor or mini_extractor(s['config']['sid_layout'])      # built once: the same frozen networks
         for w in (w for w in weights if w in s):
-            G = Generator(cfg.model()).eval(); G.load_state_dict(s[w])
-            rows.append(dict(step=int(s['step']), weights=w, **mini_scores(G, bench, ex, backend).summary()))
+            rows.append(dict(step=int(s['step']), weights=w,
+                             **mini_scores(checkpoint_generator(s, w), bench, extractor, backend).summary()))
     return rows
 
 # %% ../nbs/08_mini.ipynb #c4e08777
