@@ -21,8 +21,8 @@ from .synth import mini_world
 
 # %% auto #0
 __all__ = ['SWEEP_METRICS', 'interpolate_upsilon', 'interpolate_sid', 'generator_sid', 'interpolated_swap', 'sweep_weights',
-           'interpolation_sweep', 'plot_fig11', 'plot_sweep_means', 'ideal_sweep', 'plot_fig11_truth', 'heldout_faces',
-           'mask_overlay', 'swap_panel', 'InterpolationApp']
+           'interpolation_sweep', 'measure_sweep', 'plot_fig11', 'plot_sweep_means', 'ideal_sweep', 'plot_fig11_truth',
+           'heldout_faces', 'mask_overlay', 'swap_panel', 'InterpolationApp']
 
 # %% ../nbs/10_interpolate.ipynb #a787365e
 def _weight(w, B: int, name: str, like: Tensor) -> Tensor: # (B, 1) on like's device and dtype
@@ -124,21 +124,31 @@ def interpolation_sweep(G: Generator, extractor, # the generator and a ShapeAwar
     if steps < 2: raise ValueError(f'steps must be at least 2 (t = 0 and t = 1), got {steps}')
     ts = np.linspace(0, 1, steps)
     sid = extractor(I_s, I_t)
-    e_s, e_t, c_s, c_t = backend.embed(I_s), backend.embed(I_t), backend.coeffs(I_s), backend.coeffs(I_t)  # None: no such network
-    nan, ID = torch.full((len(I_s),), float('nan')), COEFF_SLICES['id']
     out = {'t': torch.tensor(ts)}
     for row in rows:
-        res = {'I_r': []} | {k: [] for k in SWEEP_METRICS}
-        for t in ts:
-            I_r = interpolated_swap(G, I_t, sid, *sweep_weights(row, float(t)), renormalize=renormalize).I_r.clamp(-1, 1)
+        out[row] = {'I_r': torch.stack([interpolated_swap(G, I_t, sid, *sweep_weights(row, float(t)), renormalize=renormalize).I_r.clamp(-1, 1)
+                                        for t in ts])}
+    return measure_sweep(out, backend, I_s, I_t)
+
+
+@torch.no_grad()
+def measure_sweep(sweep: dict,          # {'t', row: {'I_r': (T, N, 3, S, S), ...}}: a sweep's images, or `ideal_sweep`'s
+                  backend,              # an EvalBackend (hififace.evaluate)
+                  I_s: Tensor, I_t: Tensor, # (N, 3, S, S) the pairs' sources and targets
+                 ) -> dict:             # the same dict, each row with the metrics of SWEEP_METRICS: (T, N), NaN where not measured
+    "Measure every image of a sweep against its source and target: shape errors (the backend's F_3d) and similarities (its recogniser)."
+    e_s, e_t, c_s, c_t = backend.embed(I_s), backend.embed(I_t), backend.coeffs(I_s), backend.coeffs(I_t)  # None: no such network
+    nan, ID = torch.full((len(I_s),), float('nan')), COEFF_SLICES['id']
+    for row in (r for r in ('shape', 'identity') if r in sweep):
+        res = {k: [] for k in SWEEP_METRICS}
+        for I_r in sweep[row]['I_r']:
             e, c = backend.embed(I_r), backend.coeffs(I_r)
-            res['I_r'].append(I_r)
             res['shape_to_source'].append(nan if c is None else (c[:, ID] - c_s[:, ID]).norm(dim=1))
             res['shape_to_target'].append(nan if c is None else (c[:, ID] - c_t[:, ID]).norm(dim=1))
             res['sim_to_source'].append(nan if e is None else (e * e_s).sum(1))
             res['sim_to_target'].append(nan if e is None else (e * e_t).sum(1))
-        out[row] = {k: torch.stack(v) for k, v in res.items()}
-    return out
+        sweep[row] |= {k: torch.stack(v) for k, v in res.items()}
+    return sweep
 
 
 def _img(x: Tensor) -> np.ndarray: return ((x.detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()

@@ -119,7 +119,7 @@ def run_seconds(log_csv, batch_size: int) -> float:
 def reproduce_mini_command(name: str, config: str) -> str:
     "The one command line that rebuilds a shipped generator from nothing (data, training, export and measurement)."
     return (f'.venv/bin/hififace-synth /tmp/synth64 --identities 2000 --per-identity 8 --size 64 --seed 1 --heldout 0 && '
-            f'OMP_NUM_THREADS=1 .venv/bin/hififace-train --config {config} --data /tmp/synth64/train --out runs/mini_64_{name} && '
+            f'OMP_NUM_THREADS=2 .venv/bin/hififace-train --config {config} --data /tmp/synth64/train --out runs/mini_64_{name} && '
             f'.venv/bin/hififace-ship-mini runs/mini_64_{name} --name {name} --config {config}')
 
 
@@ -147,8 +147,9 @@ def ship_mini(run: str | Path,    # a hififace train run folder (checkpoints/, l
               out=None,           # default: mini_dir()
               step: int | None = None, # which checkpoint (default: the newest)
               pairs: tuple[int, int] = (FULL_PAIRS, SMALL_PAIRS), # held-out pairs of the table and of the quick check
+              curve: bool = True, # also measure every checkpoint up to `step` on the table's pairs (the curve against steps)
              ) -> dict:
-    "Export a run's generator (fp16), copy its log, measure the file on the held-out benchmarks, write its manifest entry."
+    "Export a run's generator (fp16), copy its log, measure the file (and the run's checkpoints) on the held-out benchmarks, write its manifest entry."
     run, out = Path(run), Path(out or mini_dir())
     ckpts = sorted((run / 'checkpoints').glob('step_*.safetensors'))
     if step is not None: ckpts = [c for c in ckpts if c.name == f'step_{step:08d}.safetensors']
@@ -164,8 +165,10 @@ def ship_mini(run: str | Path,    # a hififace train run folder (checkpoints/, l
     synth = Path(checkpoint_config(ckpts[-1])['data']).parent / 'synth.json'
     data = dict(world='SynthFaces', **json.loads(synth.read_text())['args']) if synth.is_file() else {}
     train_s = run_seconds(run / 'log.csv', cfg.batch_size)
+    rows = (checkpoint_curve(run, synth_benchmark(pairs[0], cfg.size), (G.weights,), range(G.trained_steps + 1), extractor=ex)
+            if curve else [])                                                   # the shipped weights (G_ema or G) at each checkpoint
     rec = dict(name=name, about=MINI_ABOUT.get(name, ''), **shipped_record(path, G), model=asdict(cfg.model()),
-               step=G.trained_steps, config={k: v for k, v in asdict(cfg).items() if k not in ('data', 'out')},
+               step=G.trained_steps, weights=G.weights, config={k: v for k, v in asdict(cfg).items() if k not in ('data', 'out')},
                config_file=config, data=data,
                training=dict(train_s=round(train_s, 1), s_per_step=round(train_s / G.trained_steps, 3),
                              threads=int(os.environ.get('OMP_NUM_THREADS', torch.get_num_threads())),
@@ -174,6 +177,7 @@ def ship_mini(run: str | Path,    # a hififace train run folder (checkpoints/, l
                             backend=scores['backend']),
                metrics=scores['full'], metrics_small=scores['small'], measure_s=scores['seconds'],
                progress=dict(file=f'{name}.progress.png', steps=steps, pairs=f'small held-out benchmark, pairs 0-{min(8, pairs[1]) - 1}'),
+               curve=dict(pairs=pairs[0], weights=G.weights, rows=rows),
                command=reproduce_mini_command(name, config), log=f'{name}.log.csv')
     update_manifest(out, f'{name}.safetensors', rec, MINI_MANIFEST_ABOUT, key=_mini_order)
     return rec

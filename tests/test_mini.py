@@ -25,10 +25,11 @@ def run(*cmd):
 
 @pytest.fixture(scope='module')
 def trained_run(tmp_path_factory):
-    "A 4-step run with checkpoints at steps 2 and 4."
+    "A 4-step run with checkpoints at steps 2 and 4, with the shipped models' architecture and averaged weights (configs/mini_64_*.toml)."
     d = tmp_path_factory.mktemp('mini')
     data = make_synthetic_dataset(d / 'data', n_identities=4, per_identity=3, size=64)
-    r = run(BIN / 'hififace-train', '--data', data, '--out', d / 'run', '--steps', 4, '--set', *MINI, 'ckpt_every=2', 'keep_ckpts=5')
+    r = run(BIN / 'hififace-train', '--data', data, '--out', d / 'run', '--steps', 4, '--set', *MINI, 'ckpt_every=2', 'keep_ckpts=5',
+            'ema=0.999', 'bottleneck=8', 'low=32')
     assert r.returncode == 0, r.stderr[-2000:]
     return d / 'run'
 
@@ -54,10 +55,13 @@ def test_ship_writes_weights_log_progress_and_manifest(shipped, trained_run):
     assert rec['heldout']['full']['pairs'] == 6 and rec['metrics']['n_id_retrieval'] == 6 and rec['metrics_small']['n_id_retrieval'] == 4
     assert 'hififace-train --config configs/mini_64_full.toml' in rec['command'] and 'hififace-ship-mini' in rec['command']
     assert rec['training']['train_s'] > 0 and rec['config']['base'] == 4 and 'data' not in rec['config']
-    # the file holds the run's last generator, in float16, and loads strictly into the run's architecture
+    # the curve: the shipped weights measured at each checkpoint on the table's pairs
+    assert [(r['step'], r['weights'], r['n_id_retrieval']) for r in rec['curve']['rows']] == [(2, 'G_ema', 6), (4, 'G_ema', 6)]
+    # the file holds the run's last averaged generator (the config's ema), in float16, and loads strictly into the run's architecture
     G = load_mini('tiny', shipped / 'tiny.safetensors')
-    ref = load_checkpoint(trained_run / 'checkpoints' / 'step_00000004.safetensors')['G']
-    assert G.cfg.base == 4 and G.trained_steps == 4 and set(G.state_dict()) == set(ref)
+    assert rec['weights'] == G.weights == 'G_ema'
+    ref = load_checkpoint(trained_run / 'checkpoints' / 'step_00000004.safetensors')['G_ema']
+    assert (G.cfg.base, G.cfg.bottleneck, G.cfg.low, G.trained_steps) == (4, 8, 32, 4) and set(G.state_dict()) == set(ref)
     for k, v in G.state_dict().items(): assert torch.equal(v, ref[k].half().to(v.dtype)), k
     assert not any(p.requires_grad for p in G.parameters()) and not G.training
 
