@@ -45,10 +45,11 @@ if __name__ == '__main__':
         if not (run / 'checkpoints').is_dir(): continue
         t0 = time.perf_counter()
         curve = checkpoint_curve(run, bench)
-        batch = checkpoint_config(max((run / 'checkpoints').glob('step_*.safetensors')))['batch_size']
-        train_s = run_seconds(run / 'log.csv', batch)
+        cfg = checkpoint_config(max((run / 'checkpoints').glob('step_*.safetensors')))
+        train_s = run_seconds(run / 'log.csv', cfg['batch_size'])
         out[name] = dict(overrides=over, steps=int(steps), train_s=round(train_s, 1), s_per_step=round(train_s / int(steps), 3),
-                         threads=a.threads, curve=curve, measure_s=round(time.perf_counter() - t0, 1))
+                         threads=a.threads, curve=curve, measure_s=round(time.perf_counter() - t0, 1),
+                         train_config={k: v for k, v in cfg.items() if k not in ('data', 'out')})   # what the run was, whatever --config says later
         last = {r['weights']: r for r in curve if r['step'] == int(steps)}
         print(f"{name:10s} {over:40s} {train_s / 60:5.1f} min  " + '  '.join(
             f"{w}: ID {r['id_retrieval']:.1f} % pose {r['pose_error']:.2f} shape {r['shape_error']:.2f} face {r['face_mae']:.2f} "
